@@ -1,0 +1,51 @@
+rule estimate_input_dimension:
+    input:
+        test="results/data/{dataset}/test.parquet",
+    output:
+        dimension="results/data/{dataset}/input_dimension.json",
+    params:
+        samples=config["analysis"]["samples"],
+        code=code_version("data", "intrinsic"),
+    log:
+        "results/logs/estimate_input_dimension/{dataset}.log",
+    benchmark:
+        "results/benchmarks/estimate_input_dimension/{dataset}.tsv"
+    threads: config["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "scripts/stage.py"
+
+
+rule check_claims:
+    input:
+        summary="results/{dataset}/{model}/summary.parquet",
+        dimension="results/data/{dataset}/input_dimension.json",
+    output:
+        md=report("results/claims/{dataset}/{model}.md", caption="captions/claims.rst",
+                  category="{model}"),
+        json="results/claims/{dataset}/{model}.json",
+    params:
+        thresholds={k: v for k, v in config["claims"].items() if k != "input_dimension"},
+        input_dimension=config["claims"]["input_dimension"],
+        code=code_version("claims"),
+    log:
+        "results/logs/check_claims/{dataset}/{model}.log",
+    benchmark:
+        "results/benchmarks/check_claims/{dataset}/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "scripts/stage.py"
+
+
+rule claims:
+    input:
+        [f"results/claims/{d}/{m}.md" for d, m in all_models()],

@@ -1,0 +1,94 @@
+# Helpers shared by the rules: paths, condition lists, params. No rule bodies here.
+import hashlib
+from pathlib import Path
+
+from manifold_smoothness.config import check_config, format_strength
+
+check_config(config)
+
+PACKAGE = Path(workflow.basedir) / "src" / "manifold_smoothness"
+SEED_DIR = "results/{dataset}/{model}/seed{seed}"
+CONDITION_DIR = SEED_DIR + "/{attack}/{strength}"
+FIGURE_DIR = "results/figures/{dataset}/{model}"
+ATTACKS = ("gaussian", "fgsm")
+
+
+wildcard_constraints:
+    dataset="[a-z-]+",
+    model="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    seed=r"\d+",
+    attack="clean|gaussian|fgsm",
+    strength=r"[0-9][0-9.e+-]*",
+    split="train|test",
+
+
+def code_version(*modules):
+    """Hash of the package modules (or subpackages) a stage runs: editing them reruns the stage
+    through the params trigger, which does not see edits of imported code by itself."""
+    digest = hashlib.sha256()
+    for module in ("__init__", "storage", *modules):
+        path = PACKAGE / module
+        files = sorted(path.glob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
+        for file in files:
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+MODELS = {model["name"]: model for model in config["models"]}
+
+
+def model_config(wildcards):
+    """The model's config entry without its name (the name is in the path already)."""
+    return {k: v for k, v in MODELS[wildcards.model].items() if k != "name"}
+
+
+def conditions():
+    """(attack, strength) of every analysed input; strength 0 of any attack is the clean run."""
+    result = [("clean", format_strength(0))]
+    for attack in ATTACKS:
+        result += [
+            (attack, format_strength(s)) for s in config["attacks"][attack]["strengths"] if s > 0
+        ]
+    return result
+
+
+def condition_files(name, dataset, model):
+    """One file per seed x condition of one model, e.g. every spectrum.parquet."""
+    return [
+        f"{CONDITION_DIR}/{name}".format(
+            dataset=dataset, model=model, seed=seed, attack=attack, strength=strength
+        )
+        for seed in config["seeds"]
+        for attack, strength in conditions()
+    ]
+
+
+def seed_files(name, wildcards):
+    return expand(f"{SEED_DIR}/{name}", seed=config["seeds"], allow_missing=True, **wildcards)
+
+
+def all_models():
+    return [(d, m) for d in config["dataset"]["names"] for m in MODELS]
+
+
+FIGURES = ("training", "spectra", "layers", "gaussian", "fgsm", "accuracy_alpha")
+
+
+def figure_targets(figures=FIGURES):
+    return [
+        f"{FIGURE_DIR}/{figure}.{ext}".format(dataset=d, model=m)
+        for d, m in all_models()
+        for figure in figures
+        for ext in ("pdf", "png")
+    ]
+
+
+def all_targets():
+    claims = [f"results/claims/{d}/{m}.md" for d, m in all_models()]
+    return figure_targets() + claims
+
+
+def activations_output():
+    """Swept-condition activations (~200 MB each at paper scale) are temporary unless kept."""
+    path = CONDITION_DIR + "/activations.parquet"
+    return path if config["analysis"]["keep_activations"] else temp(path)

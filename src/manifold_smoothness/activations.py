@@ -1,0 +1,145 @@
+"""Hidden activations of (possibly attacked) test images, stored as one parquet file per condition.
+
+Schema: `sample` (int32, position in the test split), `label` (int8), and one
+`fixed_size_list<float32>[N_l]` column `layer_<l>` per hidden layer (l = 1..L, post-activation).
+The file metadata records dataset, model, seed, attack, strength, the realised perturbation and
+package versions. `read_layer` turns one column into an (n, N_l) array without copying.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import torch
+
+from manifold_smoothness import attacks
+from manifold_smoothness.model import LocalErrorMLP
+from manifold_smoothness.storage import read_schema, read_table, table_metadata, write_table
+
+
+def layer_column(layer: int) -> str:
+    """Column name of hidden layer `layer` (1-based)."""
+    return f"layer_{layer}"
+
+
+def package_versions() -> dict[str, str]:
+    import pandas
+    import scipy
+
+    import manifold_smoothness
+
+    return {
+        "python": platform.python_version(),
+        "manifold_smoothness": manifold_smoothness.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "pyarrow": pa.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pandas.__version__,
+    }
+
+
+@torch.no_grad()
+def _hiddens(model: LocalErrorMLP, x: torch.Tensor, chunk: int) -> list[np.ndarray]:
+    parts = [model(x[i : i + chunk]) for i in range(0, len(x), chunk)]
+    return [torch.cat([p[l] for p in parts]).cpu().numpy() for l in range(model.n_layers)]
+
+
+def perturb(
+    model: LocalErrorMLP,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    attack: str,
+    strength: float,
+    seed: int,
+    layer: int = -1,
+    chunk: int = 2000,
+) -> torch.Tensor:
+    """The attacked version of x (n, 784); `layer` is the readout FGSM differentiates."""
+    if attack not in attacks.ATTACKS:
+        raise ValueError(f"attack {attack!r} unknown; use one of {attacks.ATTACKS}")
+    if attack == "clean" or strength == 0:
+        return x
+    if attack == "gaussian":
+        generator = torch.Generator().manual_seed(attacks.noise_seed(seed, strength))
+        return attacks.gaussian(x, strength, generator)
+    return torch.cat(
+        [
+            attacks.fgsm(model, x[i : i + chunk], y[i : i + chunk], strength, layer)
+            for i in range(0, len(x), chunk)
+        ]
+    )
+
+
+def record(
+    model: LocalErrorMLP,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    attack: str,
+    strength: float,
+    seed: int,
+    target: str = "output",
+    chunk: int = 2000,
+) -> tuple[list[np.ndarray], list[dict[str, float]]]:
+    """Activations (one (n, N_l) float32 array per layer) of the attacked inputs, and the
+    realised perturbation norms per layer. With FGSM target `layer`, layer l sees inputs
+    attacked through its own readout; otherwise all layers see the same inputs."""
+    if target not in attacks.FGSM_TARGETS:
+        raise ValueError(f"FGSM target {target!r} unknown; use one of {attacks.FGSM_TARGETS}")
+    model.eval()
+    if attack == "fgsm" and target == "layer" and strength > 0:
+        hiddens, norms = [], []
+        for layer in range(model.n_layers):
+            x_adv = perturb(model, x, y, attack, strength, seed, layer, chunk)
+            hiddens.append(_hiddens(model, x_adv, chunk)[layer])
+            norms.append(attacks.perturbation_norms(x, x_adv))
+        return hiddens, norms
+    x_adv = perturb(model, x, y, attack, strength, seed, -1, chunk)
+    norms = attacks.perturbation_norms(x, x_adv)
+    return _hiddens(model, x_adv, chunk), [norms] * model.n_layers
+
+
+def activations_table(sample: np.ndarray, labels: np.ndarray, hiddens: list[np.ndarray]) -> pa.Table:
+    """The activation table; each layer becomes a fixed_size_list<float32> column (no copy)."""
+    columns = {"sample": pa.array(sample, pa.int32()), "label": pa.array(labels, pa.int8())}
+    for layer, h in enumerate(hiddens, start=1):
+        h = np.ascontiguousarray(h, dtype=np.float32)
+        columns[layer_column(layer)] = pa.FixedSizeListArray.from_arrays(
+            pa.array(h.reshape(-1)), h.shape[1]
+        )
+    return pa.table(columns)
+
+
+def write_activations(
+    path: str | Path,
+    sample: np.ndarray,
+    labels: np.ndarray,
+    hiddens: list[np.ndarray],
+    metadata: dict[str, object],
+    norms: list[dict[str, float]],
+) -> None:
+    meta = {k: str(v) for k, v in metadata.items()}
+    meta["perturbation"] = json.dumps(norms)
+    meta["versions"] = json.dumps(package_versions())
+    meta["n_layers"] = str(len(hiddens))
+    write_table(activations_table(sample, labels, hiddens), path, metadata=meta)
+
+
+def read_layer(path: str | Path, layer: int) -> np.ndarray:
+    """Activations of hidden layer `layer` (1-based) as an (n, N_l) float32 array, zero-copy
+    from the Arrow buffer (read-only)."""
+    column = read_table(path, columns=[layer_column(layer)]).column(0).combine_chunks()
+    return column.values.to_numpy(zero_copy_only=True).reshape(-1, column.type.list_size)
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """File metadata of an activation file, without reading its columns."""
+    return table_metadata(read_schema(path))
+
+
+def read_labels(path: str | Path) -> np.ndarray:
+    return read_table(path, columns=["label"]).column(0).to_numpy().astype(np.int64)

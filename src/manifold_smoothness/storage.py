@@ -1,0 +1,101 @@
+"""Files at the edges of every stage: atomic writes and loads that fail with a clear message.
+
+A killed job must never leave a half-written file that a later run mistakes for a result, and a
+damaged file must name itself and the way to rebuild it instead of surfacing a stack trace from
+deep inside pyarrow or torch.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+
+REBUILD_HINT = "delete it and rerun snakemake (it rebuilds missing outputs)"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+class CorruptFileError(RuntimeError):
+    """A stored result exists but cannot be read (truncated, corrupted or not what it claims)."""
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; results are meant to be shared
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_table(table: pa.Table, path: str | Path, metadata: dict[str, str] | None = None) -> None:
+    """Write `table` as zstd-compressed parquet, atomically, with string key-value metadata."""
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update({str(k).encode(): str(v).encode() for k, v in metadata.items()})
+        table = table.replace_schema_metadata(merged)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def _parquet(path: str | Path, read, what: str = "parquet file"):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist; run snakemake to build it")
+    try:
+        return read(path)
+    except (pa.ArrowException, OSError) as err:
+        raise CorruptFileError(f"{path} is not a readable {what} ({err}); {REBUILD_HINT}") from err
+
+
+def read_schema(path: str | Path) -> pa.Schema:
+    """The schema (column names, types, metadata) of a parquet file, without reading data."""
+    return _parquet(path, pq.read_schema)
+
+
+def read_table(path: str | Path, columns: list[str] | None = None) -> pa.Table:
+    """Read a parquet file; a missing or damaged file raises an error that names it."""
+    names = read_schema(path).names
+    missing = [c for c in columns or [] if c not in names]
+    if missing:
+        raise KeyError(f"{path} has no column(s) {missing}; it has {names}")
+    return _parquet(path, lambda p: pq.read_table(p, columns=columns, memory_map=True))
+
+
+def table_metadata(table: pa.Table | pa.Schema) -> dict[str, str]:
+    """The string key-value metadata of a table or schema (without pandas/arrow internals)."""
+    schema = table if isinstance(table, pa.Schema) else table.schema
+    raw = schema.metadata or {}
+    return {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
+
+
+def save_torch(obj: Any, path: str | Path) -> None:
+    """torch.save atomically."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def load_torch(path: str | Path) -> Any:
+    """torch.load with weights_only=True (no arbitrary code from pickles); clear error if damaged."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist; run snakemake to build it")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, zip errors...
+        raise CorruptFileError(f"{path} is not a readable torch file ({err}); {REBUILD_HINT}") from err

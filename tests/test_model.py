@@ -1,0 +1,78 @@
+import pytest
+import torch
+
+from manifold_smoothness.model import LocalErrorMLP, ModelConfig, load_model, local_losses, save_model
+from manifold_smoothness.storage import CorruptFileError
+
+
+def test_each_local_loss_reaches_only_its_own_layer(tiny_data, tiny_model_config):
+    model = LocalErrorMLP(tiny_model_config, seed=0)
+    x, y = tiny_data
+    losses = local_losses(model, x, y)
+    for l, loss in enumerate(losses):
+        model.zero_grad(set_to_none=False)
+        for p in model.parameters():
+            p.grad = torch.zeros_like(p)
+        loss.backward(retain_graph=True)
+        for k, layer in enumerate(model.layers):
+            grads = [layer.weight.grad, layer.bias.grad]
+            if k == l:
+                assert all(g.abs().sum() > 0 for g in grads)
+            else:
+                assert all(torch.equal(g, torch.zeros_like(g)) for g in grads), (l, k)
+
+
+def test_readouts_are_buffers_not_parameters(tiny_model_config):
+    model = LocalErrorMLP(tiny_model_config, seed=0)
+    parameter_ids = {id(p) for p in model.parameters()}
+    for l in range(model.n_layers):
+        assert id(model.readout(l)) not in parameter_ids
+        assert f"readout_{l}" in model.state_dict()
+        assert model.readout(l).shape == (10, tiny_model_config.hidden[l])
+
+
+def test_readout_scale_sets_std():
+    config = ModelConfig(hidden=(4000,), readout_scale=2.0)
+    for init in ("gaussian", "uniform"):
+        model = LocalErrorMLP(ModelConfig(hidden=(4000,), readout_scale=2.0, readout_init=init), 0)
+        assert model.readout(0).std().item() == pytest.approx(2.0 / 4000**0.5, rel=0.03)
+    assert config.readout_init == "gaussian"
+
+
+def test_same_seed_same_model_other_seed_other_model(tiny_model_config):
+    a, b, c = (LocalErrorMLP(tiny_model_config, s) for s in (0, 0, 1))
+    for key, value in a.state_dict().items():
+        assert torch.equal(value, b.state_dict()[key])
+    assert not torch.equal(a.readout(0), c.readout(0))
+
+
+def test_save_load_round_trip(tmp_path, tiny_model_config, tiny_data):
+    model = LocalErrorMLP(tiny_model_config, seed=3).eval()
+    save_model(model, tmp_path / "model.pt")
+    loaded = load_model(tmp_path / "model.pt")
+    x, _ = tiny_data
+    assert loaded.config == tiny_model_config
+    for a, b in zip(model(x), loaded(x), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_truncated_model_file_names_itself(tmp_path, tiny_model_config):
+    path = tmp_path / "model.pt"
+    save_model(LocalErrorMLP(tiny_model_config, seed=0), path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CorruptFileError, match="model.pt.*rerun snakemake"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"hidden": ()}, "positive"),
+        ({"hidden": (10, 0)}, "positive"),
+        ({"hidden": (10,), "activation": "gelu"}, "gelu"),
+        ({"hidden": (10,), "readout_init": "orthogonal"}, "orthogonal"),
+    ],
+)
+def test_bad_model_config_is_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**kwargs)
