@@ -1,7 +1,13 @@
 import pytest
 import torch
 
-from manifold_smoothness.model import LocalErrorMLP, ModelConfig, load_model, local_losses, save_model
+from manifold_smoothness.model import (
+    LocalErrorMLP,
+    ModelConfig,
+    load_model,
+    local_losses,
+    save_model,
+)
 from manifold_smoothness.storage import CorruptFileError
 
 

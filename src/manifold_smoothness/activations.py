@@ -103,7 +103,9 @@ def record(
     return _hiddens(model, x_adv, chunk), [norms] * model.n_layers
 
 
-def activations_table(sample: np.ndarray, labels: np.ndarray, hiddens: list[np.ndarray]) -> pa.Table:
+def activations_table(
+    sample: np.ndarray, labels: np.ndarray, hiddens: list[np.ndarray]
+) -> pa.Table:
     """The activation table; each layer becomes a fixed_size_list<float32> column (no copy)."""
     columns = {"sample": pa.array(sample, pa.int32()), "label": pa.array(labels, pa.int8())}
     for layer, h in enumerate(hiddens, start=1):

@@ -37,7 +37,9 @@ class ModelConfig:
         if not self.hidden or any(int(w) < 1 for w in self.hidden):
             raise ValueError(f"hidden widths must be positive integers, got {list(self.hidden)}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation {self.activation!r} unknown; use one of {list(ACTIVATIONS)}")
+            raise ValueError(
+                f"activation {self.activation!r} unknown; use one of {list(ACTIVATIONS)}"
+            )
         if self.readout_init not in READOUT_INITS:
             raise ValueError(f"readout init {self.readout_init!r} unknown; use {READOUT_INITS}")
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
@@ -66,7 +68,9 @@ class LocalErrorMLP(nn.Module):
         torch.manual_seed(seed)  # weight init (nn.Linear uses the global generator)
         readout_gen = torch.Generator().manual_seed(seed + 1_000_003)
         widths = (config.n_inputs, *config.hidden)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
         self.act = ACTIVATIONS[config.activation]()
         for index, width in enumerate(config.hidden):
             readout = random_readout(

@@ -4,6 +4,9 @@ Each stage receives the `snakemake` object of its job (or anything with the same
 input, output, params, wildcards, threads, log) and reads only those, never the config, so the
 params rerun trigger sees every value a result depends on. I/O happens here; the logic lives in
 the modules these functions call.
+
+Every job is a fresh Python process, so each stage imports only what it needs: torch costs about
+1 s and matplotlib or scipy.stats about 0.5 s per job, most of a small job's time.
 """
 
 from __future__ import annotations
@@ -17,22 +20,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from manifold_smoothness import activations, claims, data, figures, intrinsic, summary
-from manifold_smoothness.model import ModelConfig, load_model
-from manifold_smoothness.spectrum import eigenspectrum
 from manifold_smoothness.storage import read_table, table_metadata, write_table
-from manifold_smoothness.training import TrainConfig, resolve_device, train, write_outputs
 
 log = logging.getLogger("manifold_smoothness")
 
 
-def _tensors(split: data.Split) -> tuple[torch.Tensor, torch.Tensor]:
-    return data.images_to_tensor(split.images), torch.from_numpy(split.labels.astype(np.int64))
+def _tensors(split):
+    """(images float32 in [0, 1], labels int64) tensors of a data.Split."""
+    import torch
+
+    from manifold_smoothness.data import images_to_tensor
+
+    return images_to_tensor(split.images), torch.from_numpy(split.labels.astype(np.int64))
 
 
 def prepare_dataset(job) -> None:
+    from manifold_smoothness import data
+
     p = job.params
     source = data.prepare_dataset(
         job.wildcards.dataset,
@@ -48,6 +53,10 @@ def prepare_dataset(job) -> None:
 
 
 def train_model(job) -> None:
+    from manifold_smoothness import data
+    from manifold_smoothness.model import ModelConfig
+    from manifold_smoothness.training import TrainConfig, train, write_outputs
+
     p, w = job.params, job.wildcards
     spec = p.model
     model_config = ModelConfig(
@@ -82,6 +91,10 @@ def train_model(job) -> None:
 
 
 def record_activations(job) -> None:
+    from manifold_smoothness import activations, data
+    from manifold_smoothness.model import load_model
+    from manifold_smoothness.training import resolve_device
+
     p, w = job.params, job.wildcards
     device = resolve_device(p.device)
     model = load_model(job.input.model).to(device)
@@ -102,11 +115,19 @@ def record_activations(job) -> None:
     activations.write_activations(
         job.output.activations, test.index[keep], test.labels[keep], hiddens, meta, norms
     )
-    log.info("recorded %d samples x %s units; perturbation %s", len(keep), 
-             [h.shape[1] for h in hiddens], norms[-1])
+    log.info(
+        "recorded %d samples x %s units; perturbation %s",
+        len(keep),
+        [h.shape[1] for h in hiddens],
+        norms[-1],
+    )
 
 
 def compute_spectrum(job) -> None:
+    from manifold_smoothness import activations, summary
+    from manifold_smoothness.model import load_model
+    from manifold_smoothness.spectrum import eigenspectrum
+
     path = job.input.activations
     meta = activations.read_metadata(path)
     model = load_model(job.input.model)
@@ -124,6 +145,8 @@ def compute_spectrum(job) -> None:
 
 
 def summarize_spectra(job) -> None:
+    from manifold_smoothness import summary
+
     p = job.params
     tables = [read_table(path) for path in job.input.spectra]
     frame = summary.summarize(
@@ -151,12 +174,16 @@ def _training_frame(paths: list[str], seeds: list[int]) -> pd.DataFrame:
 
 
 def plot_training(job) -> None:
+    from manifold_smoothness import figures
+
     frame = _training_frame(list(job.input.training), list(job.params.seeds))
     frame = frame.assign(dataset=job.wildcards.dataset, model=job.wildcards.model)
     figures.save_figure(figures.plot_training(frame), job.output.pdf, job.output.png)
 
 
 def plot_spectra(job) -> None:
+    from manifold_smoothness import figures
+
     spectra = []
     for path in job.input.spectra:
         table = read_table(path)
@@ -168,21 +195,29 @@ def plot_spectra(job) -> None:
 
 
 def plot_layers(job) -> None:
+    from manifold_smoothness import figures
+
     fig = figures.plot_layers(read_summary(job.input.summary))
     figures.save_figure(fig, job.output.pdf, job.output.png)
 
 
 def plot_attack(job) -> None:
+    from manifold_smoothness import figures
+
     fig = figures.plot_attack(read_summary(job.input.summary), job.wildcards.attack)
     figures.save_figure(fig, job.output.pdf, job.output.png)
 
 
 def plot_accuracy_alpha(job) -> None:
+    from manifold_smoothness import figures
+
     fig = figures.plot_accuracy_alpha(read_summary(job.input.summary))
     figures.save_figure(fig, job.output.pdf, job.output.png)
 
 
 def estimate_input_dimension(job) -> None:
+    from manifold_smoothness import data, intrinsic
+
     test = data.read_split(job.input.test)
     keep = data.stratified_subset(test.labels, job.params.samples)
     x = test.images[keep].astype(np.float64) / 255.0
@@ -196,13 +231,17 @@ def estimate_input_dimension(job) -> None:
 
 
 def check_claims(job) -> None:
+    from manifold_smoothness import claims
+
     p = job.params
     frame = read_summary(job.input.summary)
     if p.input_dimension is not None:
-        dimension = float(p.input_dimension)
+        dimension, source = float(p.input_dimension), "given in config (claims.input_dimension)"
     else:
-        dimension = float(json.loads(Path(job.input.dimension).read_text())["two_nn"])
-    result = claims.evaluate_claims(frame, p.thresholds, dimension)
+        estimate = json.loads(Path(job.input.dimension).read_text())
+        dimension = float(estimate["two_nn"])
+        source = f"TwoNN estimate on {estimate['n_samples']} test images"
+    result = claims.evaluate_claims(frame, p.thresholds, dimension, input_dimension_source=source)
     Path(job.output.json).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
     Path(job.output.md).write_text(claims.render_markdown(result))
 
@@ -229,16 +268,24 @@ STAGES: dict[str, Callable] = {
 }
 
 
+TORCH_STAGES = {"train_model", "record_activations", "record_clean_activations"}
+
+
 def run(job) -> None:
     """Entry point of rules/scripts/stage.py: log to the job's log file, run the rule's stage."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if job.log:
         handlers.append(logging.FileHandler(job.log[0], mode="w"))
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        handlers=handlers,
         force=True,
     )
-    torch.set_num_threads(max(1, int(job.threads)))
+    if "torch" in sys.modules or job.rule in TORCH_STAGES:
+        import torch
+
+        torch.set_num_threads(max(1, int(job.threads)))
     stage = STAGES[job.rule]
     log.info("rule %s, wildcards %s", job.rule, dict(job.wildcards.items()))
     try:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 
 REBUILD_HINT = "delete it and rerun snakemake (it rebuilds missing outputs)"
 _UMASK = os.umask(0)
@@ -86,16 +85,22 @@ def table_metadata(table: pa.Table | pa.Schema) -> dict[str, str]:
 
 def save_torch(obj: Any, path: str | Path) -> None:
     """torch.save atomically."""
+    import torch  # here, not at the top: stages that never touch torch skip its import time
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
 
 def load_torch(path: str | Path) -> Any:
-    """torch.load with weights_only=True (no arbitrary code from pickles); clear error if damaged."""
+    """torch.load with weights_only=True (no code runs from the pickle); clear error if damaged."""
+    import torch
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; run snakemake to build it")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, zip errors...
-        raise CorruptFileError(f"{path} is not a readable torch file ({err}); {REBUILD_HINT}") from err
+        raise CorruptFileError(
+            f"{path} is not a readable torch file ({err}); {REBUILD_HINT}"
+        ) from err

@@ -52,7 +52,9 @@ def spectrum_table(
                 }
             )
         )
-    return pa.Table.from_pandas(pd.concat(parts, ignore_index=True), SPECTRUM_SCHEMA, preserve_index=False)
+    return pa.Table.from_pandas(
+        pd.concat(parts, ignore_index=True), SPECTRUM_SCHEMA, preserve_index=False
+    )
 
 
 def layer_rows(

