@@ -3,19 +3,19 @@ rule estimate_input_dimension:
         test="results/data/{dataset}/test.parquet",
     output:
         dimension="results/data/{dataset}/input_dimension.json",
-    params:
-        samples=config["analysis"]["samples"],
-        code=code_version("data", "intrinsic"),
     log:
         "results/logs/estimate_input_dimension/{dataset}.log",
     benchmark:
         "results/benchmarks/estimate_input_dimension/{dataset}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: config["threads"]
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        samples=config["analysis"]["samples"],
+        code=code_version("data", "intrinsic"),
     script:
         "scripts/stage.py"
 
@@ -25,23 +25,28 @@ rule check_claims:
         summary="results/{dataset}/{model}/summary.parquet",
         dimension="results/data/{dataset}/input_dimension.json",
     output:
-        md=report("results/claims/{dataset}/{model}.md", caption="captions/claims.rst",
-                  category="{model}"),
+        md=report(
+            "results/claims/{dataset}/{model}.md",
+            caption="captions/claims.rst",
+            category="{model}",
+        ),
         json="results/claims/{dataset}/{model}.json",
-    params:
-        thresholds={k: v for k, v in config["claims"].items() if k != "input_dimension"},
-        input_dimension=config["claims"]["input_dimension"],
-        code=code_version("claims"),
     log:
         "results/logs/check_claims/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/check_claims/{dataset}/{model}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        thresholds=canonical(
+            {k: v for k, v in config["claims"].items() if k != "input_dimension"}
+        ),
+        input_dimension=config["claims"]["input_dimension"],
+        code=code_version("claims"),
     script:
         "scripts/stage.py"
 

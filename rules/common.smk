@@ -1,5 +1,6 @@
 # Helpers shared by the rules: paths, condition lists, params. No rule bodies here.
 import hashlib
+import json
 from pathlib import Path
 
 from manifold_smoothness.config import check_config, format_strength
@@ -8,7 +9,7 @@ check_config(config)
 
 PACKAGE = Path(workflow.basedir) / "src" / "manifold_smoothness"
 SEED_DIR = "results/{dataset}/{model}/seed{seed}"
-CONDITION_DIR = SEED_DIR + "/{attack}/{strength}"
+CONDITION_DIR = "results/{dataset}/{model}/seed{seed}/{attack}/{strength}"
 FIGURE_DIR = "results/figures/{dataset}/{model}"
 ATTACKS = ("gaussian", "fgsm")
 
@@ -28,7 +29,9 @@ def code_version(*modules):
     digest = hashlib.sha256()
     for module in ("__init__", "storage", *modules):
         path = PACKAGE / module
-        files = sorted(path.glob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
+        files = (
+            sorted(path.glob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
+        )
         for file in files:
             digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
@@ -37,9 +40,15 @@ def code_version(*modules):
 MODELS = {model["name"]: model for model in config["models"]}
 
 
+def canonical(value):
+    """A dict param with sorted keys: Snakemake's params trigger compares params as text, so
+    reordering keys in a YAML file must not look like a change (and rerun training)."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
 def model_config(wildcards):
     """The model's config entry without its name (the name is in the path already)."""
-    return {k: v for k, v in MODELS[wildcards.model].items() if k != "name"}
+    return canonical({k: v for k, v in MODELS[wildcards.model].items() if k != "name"})
 
 
 def conditions():
@@ -47,7 +56,9 @@ def conditions():
     result = [("clean", format_strength(0))]
     for attack in ATTACKS:
         result += [
-            (attack, format_strength(s)) for s in config["attacks"][attack]["strengths"] if s > 0
+            (attack, format_strength(s))
+            for s in config["attacks"][attack]["strengths"]
+            if s > 0
         ]
     return result
 
@@ -64,7 +75,9 @@ def condition_files(name, dataset, model):
 
 
 def seed_files(name, wildcards):
-    return expand(f"{SEED_DIR}/{name}", seed=config["seeds"], allow_missing=True, **wildcards)
+    return expand(
+        f"{SEED_DIR}/{name}", seed=config["seeds"], allow_missing=True, **wildcards
+    )
 
 
 def all_models():
@@ -90,5 +103,23 @@ def all_targets():
 
 def activations_output():
     """Swept-condition activations (~200 MB each at paper scale) are temporary unless kept."""
-    path = CONDITION_DIR + "/activations.parquet"
+    path = (
+        "results/{dataset}/{model}/seed{seed}/{attack}/{strength}/activations.parquet"
+    )
     return path if config["analysis"]["keep_activations"] else temp(path)
+
+
+def figure_output(name):
+    """PDF + PNG of one figure; the PNG goes into the Snakemake report with its caption."""
+    return {
+        "pdf": f"results/figures/{{dataset}}/{{model}}/{name}.pdf",
+        "png": report(
+            f"results/figures/{{dataset}}/{{model}}/{name}.png",
+            caption=f"captions/{name}.rst",
+            category="{model}",
+        ),
+    }
+
+
+def checkpoint_path(wildcards):
+    return "results/{dataset}/{model}/seed{seed}/checkpoint.pt".format(**wildcards)

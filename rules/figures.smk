@@ -1,14 +1,6 @@
 # One rule per figure; each figure is its own target (PDF + PNG) and part of the report.
 
 
-def figure_output(name):
-    caption = f"captions/{name}.rst"
-    return {
-        "pdf": f"{FIGURE_DIR}/{name}.pdf",
-        "png": report(f"{FIGURE_DIR}/{name}.png", caption=caption, category="{model}"),
-    }
-
-
 SUMMARY = "results/{dataset}/{model}/summary.parquet"
 
 
@@ -17,19 +9,19 @@ rule plot_training:
         training=lambda wildcards: seed_files("training.parquet", wildcards),
     output:
         **figure_output("training"),
-    params:
-        seeds=config["seeds"],
-        code=code_version("figures"),
     log:
         "results/logs/plot_training/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/plot_training/{dataset}/{model}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        seeds=config["seeds"],
+        code=code_version("figures"),
     script:
         "scripts/stage.py"
 
@@ -40,18 +32,18 @@ rule plot_spectra:
         summary=SUMMARY,
     output:
         **figure_output("spectra"),
-    params:
-        code=code_version("figures"),
     log:
         "results/logs/plot_spectra/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/plot_spectra/{dataset}/{model}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        code=code_version("figures"),
     script:
         "scripts/stage.py"
 
@@ -61,18 +53,18 @@ rule plot_layers:
         summary=SUMMARY,
     output:
         **figure_output("layers"),
-    params:
-        code=code_version("figures"),
     log:
         "results/logs/plot_layers/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/plot_layers/{dataset}/{model}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        code=code_version("figures"),
     script:
         "scripts/stage.py"
 
@@ -82,20 +74,20 @@ rule plot_attack:
         summary=SUMMARY,
     output:
         **figure_output("{attack}"),
-    params:
-        code=code_version("figures"),
-    wildcard_constraints:
-        attack="gaussian|fgsm",
     log:
         "results/logs/plot_attack/{dataset}/{model}/{attack}.log",
     benchmark:
         "results/benchmarks/plot_attack/{dataset}/{model}/{attack}.tsv"
+    wildcard_constraints:
+        attack="gaussian|fgsm",
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        code=code_version("figures"),
     script:
         "scripts/stage.py"
 
@@ -105,18 +97,18 @@ rule plot_accuracy_alpha:
         summary=SUMMARY,
     output:
         **figure_output("accuracy_alpha"),
-    params:
-        code=code_version("figures"),
     log:
         "results/logs/plot_accuracy_alpha/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/plot_accuracy_alpha/{dataset}/{model}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        code=code_version("figures"),
     script:
         "scripts/stage.py"
 

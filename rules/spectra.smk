@@ -1,23 +1,23 @@
 rule compute_spectrum:
     input:
-        activations=CONDITION_DIR + "/activations.parquet",
-        model=SEED_DIR + "/model.pt",
+        activations="results/{dataset}/{model}/seed{seed}/{attack}/{strength}/activations.parquet",
+        model="results/{dataset}/{model}/seed{seed}/model.pt",
     output:
-        spectrum=CONDITION_DIR + "/spectrum.parquet",
-    params:
-        code=code_version("model", "activations", "spectrum"),
+        spectrum="results/{dataset}/{model}/seed{seed}/{attack}/{strength}/spectrum.parquet",
     log:
         "results/logs/compute_spectrum/{dataset}/{model}/seed{seed}/{attack}/{strength}.log",
     benchmark:
         "results/benchmarks/compute_spectrum/{dataset}/{model}/seed{seed}/{attack}/{strength}.tsv"
     group:
         "analysis"
+    conda:
+        "../envs/pipeline.yaml"
     threads: config["threads"]
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        code=code_version("model", "activations", "spectrum"),
     script:
         "scripts/stage.py"
 
@@ -29,22 +29,22 @@ rule summarize_spectra:
         ),
     output:
         summary="results/{dataset}/{model}/summary.parquet",
-    params:
-        fit_window=config["analysis"]["fit_window"],
-        short_window=config["analysis"]["short_window"],
-        floor=config["analysis"]["eigenvalue_floor"],
-        attacks={attack: config["attacks"][attack]["strengths"] for attack in ATTACKS},
-        code=code_version("spectrum", "summary"),
     log:
         "results/logs/summarize_spectra/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/summarize_spectra/{dataset}/{model}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        fit_window=config["analysis"]["fit_window"],
+        short_window=config["analysis"]["short_window"],
+        floor=config["analysis"]["eigenvalue_floor"],
+        attacks=canonical({a: config["attacks"][a]["strengths"] for a in ATTACKS}),
+        code=code_version("spectrum", "summary"),
     script:
         "scripts/stage.py"
 

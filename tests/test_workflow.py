@@ -1,0 +1,143 @@
+"""The real pipeline, run by Snakemake on the quick preset in a fresh copy of the workflow."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "config", "src", "envs", "profiles")
+FIGURES = ("training", "spectra", "layers", "gaussian", "fgsm", "accuracy_alpha")
+
+pytestmark = pytest.mark.workflow
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A fresh checkout-like copy: the workflow files only, no results, no .snakemake."""
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule -> job count of a dry run (empty when there is nothing to do)."""
+    out = snakemake(workdir, "--dry-run", *args).stdout
+    table = re.search(r"Job stats:\n.*?\n-+\s+-+\n(.*?)\n(?:total|\n)", out, re.S)
+    if table is None:
+        assert "Nothing to be done" in out, out
+        return {}
+    rows = (line.split() for line in table.group(1).splitlines() if line.strip())
+    return {name: int(count) for name, count in rows}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> Path:
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
+    snakemake(workdir, "--configfile", "config/quick.yaml")
+    return workdir
+
+
+def quick_config() -> dict:
+    return yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
+
+
+def test_quick_preset_builds_every_figure_and_the_claims(quick_run):
+    figures = quick_run / "results" / "figures" / "mnist" / "quick"
+    for name in FIGURES:
+        for ext in ("pdf", "png"):
+            assert (figures / f"{name}.{ext}").stat().st_size > 1000, name
+    claims = (quick_run / "results" / "claims" / "mnist" / "quick.md").read_text()
+    assert all(word in claims for word in ("Claim 1", "Claim 2", "Claim 3"))
+
+
+def test_summary_holds_every_seed_condition_and_layer(quick_run):
+    config = quick_config()
+    summary = pd.read_parquet(quick_run / "results" / "mnist" / "quick" / "summary.parquet")
+    n_layers = len(config["models"][0]["hidden"])
+    grids = [config["attacks"][a]["strengths"] for a in ("gaussian", "fgsm")]
+    conditions = 1 + sum(len(g) for g in grids)  # clean + every grid point (0 copies clean)
+    assert len(summary) == len(config["seeds"]) * conditions * n_layers
+    clean = summary[summary.attack == "clean"].sort_values(["seed", "layer"])
+    fgsm0 = summary[(summary.attack == "fgsm") & (summary.strength == 0)].sort_values(["seed", "layer"])
+    assert clean.accuracy.tolist() == fgsm0.accuracy.tolist()
+    assert (clean.accuracy > 0.5).all()
+
+
+def test_every_job_left_a_log_and_a_benchmark(quick_run):
+    logs = list((quick_run / "results" / "logs").rglob("*.log"))
+    benchmarks = list((quick_run / "results" / "benchmarks").rglob("*.tsv"))
+    assert len(logs) == len(benchmarks) > 20
+    training_log = next((quick_run / "results" / "logs" / "train_model").rglob("*.log"))
+    assert "epoch 3/3" in training_log.read_text()
+
+
+def test_swept_activations_are_temporary_clean_ones_kept(quick_run):
+    seed_dir = quick_run / "results" / "mnist" / "quick" / "seed0"
+    assert (seed_dir / "clean" / "0" / "activations.parquet").exists()
+    assert not (seed_dir / "gaussian" / "1" / "activations.parquet").exists()
+    assert (seed_dir / "gaussian" / "1" / "spectrum.parquet").exists()
+
+
+def test_a_complete_run_has_nothing_left_to_do(quick_run):
+    assert planned_jobs(quick_run, "--configfile", "config/quick.yaml") == {}
+
+
+def test_adding_one_strength_runs_only_that_strength(quick_run, tmp_path):
+    config = quick_config()
+    config["attacks"]["gaussian"]["strengths"].append(0.5)
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(quick_run, "--configfile", str(extra))
+    seeds = len(config["seeds"])
+    out = snakemake(quick_run, "--dry-run", "--configfile", str(extra)).stdout
+    assert jobs["record_activations"] == seeds, out
+    assert jobs["compute_spectrum"] == seeds
+    assert "train_model" not in jobs and "prepare_dataset" not in jobs
+    assert "record_clean_activations" not in jobs
+    assert set(re.findall(r"gaussian/([0-9.]+)/activations", out)) == {"0.5"}
+
+
+def test_changing_the_fit_window_reruns_only_the_summary_and_after(quick_run, tmp_path):
+    config = quick_config()
+    config["analysis"]["fit_window"] = [2, 100]
+    changed = tmp_path / "window.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(quick_run, "--configfile", str(changed))
+    assert jobs.get("summarize_spectra") == 1
+    assert not {"train_model", "record_activations", "compute_spectrum"} & set(jobs)
+    assert "plot_training" not in jobs  # does not read the summary
+
+
+def test_workflow_lints_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr or not result.stdout.strip()
+
+
+def test_snakefmt_leaves_files_unchanged():
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    result = subprocess.run(
+        [str(snakefmt), "--check", "Snakefile", "rules"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
