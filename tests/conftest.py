@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+from workflow_runner import copy_workflow, snakemake
 
 from manifold_smoothness.model import ModelConfig
 from manifold_smoothness.training import TrainConfig
@@ -29,3 +32,11 @@ def tiny_model_config() -> ModelConfig:
 @pytest.fixture
 def tiny_train_config() -> TrainConfig:
     return TrainConfig(epochs=3, batch_size=64, lr=3.0e-3)
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory) -> Path:
+    """A complete, uninterrupted run of the quick preset in a fresh copy of the workflow."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("quick"))
+    snakemake(workdir, "--configfile", "config/quick.yaml")
+    return workdir

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,49 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "config", "src", "envs", "profiles")
-FIGURES = ("training", "spectra", "layers", "gaussian", "fgsm", "accuracy_alpha")
+from workflow_runner import ROOT, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
-
-
-def copy_workflow(dest: Path) -> Path:
-    """A fresh checkout-like copy: the workflow files only, no results, no .snakemake."""
-    for name in WORKFLOW_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
-    """Rule -> job count of a dry run (empty when there is nothing to do)."""
-    out = snakemake(workdir, "--dry-run", *args).stdout
-    table = re.search(r"Job stats:\n.*?\n-+\s+-+\n(.*?)\n(?:total|\n)", out, re.S)
-    if table is None:
-        assert "Nothing to be done" in out, out
-        return {}
-    rows = (line.split() for line in table.group(1).splitlines() if line.strip())
-    return {name: int(count) for name, count in rows}
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory) -> Path:
-    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
-    snakemake(workdir, "--configfile", "config/quick.yaml")
-    return workdir
+FIGURES = ("training", "spectra", "layers", "gaussian", "fgsm", "accuracy_alpha")
 
 
 def quick_config() -> dict:
@@ -77,7 +37,8 @@ def test_summary_holds_every_seed_condition_and_layer(quick_run):
     conditions = 1 + sum(len(g) for g in grids)  # clean + every grid point (0 copies clean)
     assert len(summary) == len(config["seeds"]) * conditions * n_layers
     clean = summary[summary.attack == "clean"].sort_values(["seed", "layer"])
-    fgsm0 = summary[(summary.attack == "fgsm") & (summary.strength == 0)].sort_values(["seed", "layer"])
+    fgsm0 = summary[(summary.attack == "fgsm") & (summary.strength == 0)]
+    fgsm0 = fgsm0.sort_values(["seed", "layer"])
     assert clean.accuracy.tolist() == fgsm0.accuracy.tolist()
     assert (clean.accuracy > 0.5).all()
 

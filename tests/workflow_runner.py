@@ -1,0 +1,42 @@
+"""Run the real workflow in a fresh copy, as a user with a new clone would."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "config", "src", "envs", "profiles")
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A fresh checkout-like copy: the workflow files only, no results, no .snakemake."""
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule -> job count of a dry run (empty when there is nothing to do)."""
+    out = snakemake(workdir, "--dry-run", *args).stdout
+    table = re.search(r"Job stats:\n.*?\n-+\s+-+\n(.*?)\n(?:total|\n)", out, re.S)
+    if table is None:
+        assert "Nothing to be done" in out, out
+        return {}
+    rows = (line.split() for line in table.group(1).splitlines() if line.strip())
+    return {name: int(count) for name, count in rows}
