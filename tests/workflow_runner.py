@@ -14,6 +14,7 @@ WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "config", "src", "envs", 
 
 def copy_workflow(dest: Path) -> Path:
     """A fresh checkout-like copy: the workflow files only, no results, no .snakemake."""
+    dest.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW_FILES:
         src = ROOT / name
         if src.is_dir():
