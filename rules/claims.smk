@@ -54,3 +54,21 @@ rule check_claims:
 rule claims:
     input:
         [f"results/claims/{d}/{m}.md" for d, m in all_models()],
+
+
+rule record_config:
+    output:
+        config=report(
+            "results/config.yaml",
+            caption="captions/config.rst",
+            category="Configuration",
+        ),
+    log:
+        "results/logs/record_config/record_config.log",
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    params:
+        config=canonical(config),
+    script:
+        "scripts/stage.py"

@@ -99,14 +99,18 @@ def figure_targets(figures=FIGURES):
 def all_targets():
     """Every kept output, not only the figures and claims: Snakemake does not rebuild a
     missing intermediate file while the files made from it are up to date, so a deleted
-    (e.g. damaged) result is rebuilt on the next plain `snakemake` only if it is a target."""
-    targets = figure_targets()
+    (e.g. damaged) result is rebuilt on the next plain `snakemake` only if it is a target.
+    """
+    targets = figure_targets() + ["results/config.yaml"]
     for d, m in all_models():
         targets += [f"results/claims/{d}/{m}.md", f"results/{d}/{m}/summary.parquet"]
         targets += condition_files("spectrum.parquet", d, m)
         for seed in config["seeds"]:
             seed_dir = f"results/{d}/{m}/seed{seed}"
-            targets += [f"{seed_dir}/model.pt", f"{seed_dir}/clean/0/activations.parquet"]
+            targets += [
+                f"{seed_dir}/model.pt",
+                f"{seed_dir}/clean/0/activations.parquet",
+            ]
     for d in config["dataset"]["names"]:
         targets += [f"results/data/{d}/{split}.parquet" for split in ("train", "test")]
         targets.append(f"results/data/{d}/input_dimension.json")

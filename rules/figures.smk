@@ -69,27 +69,31 @@ rule plot_layers:
         "scripts/stage.py"
 
 
-rule plot_attack:
-    input:
-        summary=SUMMARY,
-    output:
-        **figure_output("{attack}"),
-    log:
-        "results/logs/plot_attack/{dataset}/{model}/{attack}.log",
-    benchmark:
-        "results/benchmarks/plot_attack/{dataset}/{model}/{attack}.tsv"
-    wildcard_constraints:
-        attack="gaussian|fgsm",
-    conda:
-        "../envs/pipeline.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    params:
-        code=code_version("figures"),
-    script:
-        "scripts/stage.py"
+# plot_gaussian and plot_fgsm: one figure layout, one rule per attack
+for attack in ATTACKS:
+
+    rule:
+        name:
+            f"plot_{attack}"
+        input:
+            summary=SUMMARY,
+        output:
+            **figure_output(attack),
+        log:
+            f"results/logs/plot_{attack}/{{dataset}}/{{model}}.log",
+        benchmark:
+            f"results/benchmarks/plot_{attack}/{{dataset}}/{{model}}.tsv"
+        conda:
+            "../envs/pipeline.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        params:
+            attack=attack,
+            code=code_version("figures"),
+        script:
+            "scripts/stage.py"
 
 
 rule plot_accuracy_alpha:

@@ -102,3 +102,10 @@ def test_snakefmt_leaves_files_unchanged():
         [str(snakefmt), "--check", "Snakefile", "rules"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_report_holds_every_figure_the_config_and_the_claims(quick_run):
+    snakemake(quick_run, "--configfile", "config/quick.yaml", "--report", "results/report.html")
+    html = (quick_run / "results" / "report.html").read_text()
+    for name in (*[f"{figure}.png" for figure in FIGURES], "config.yaml", "quick.md"):
+        assert name in html, name

@@ -204,7 +204,7 @@ def plot_layers(job) -> None:
 def plot_attack(job) -> None:
     from manifold_smoothness import figures
 
-    fig = figures.plot_attack(read_summary(job.input.summary), job.wildcards.attack)
+    fig = figures.plot_attack(read_summary(job.input.summary), job.params.attack)
     figures.save_figure(fig, job.output.pdf, job.output.png)
 
 
@@ -246,8 +246,17 @@ def check_claims(job) -> None:
     Path(job.output.md).write_text(claims.render_markdown(result))
 
 
+def record_config(job) -> None:
+    import yaml
+
+    text = yaml.safe_dump(job.params.config, sort_keys=False)
+    Path(job.output.config).write_text("# resolved configuration of this run\n" + text)
+
+
 STAGES: dict[str, Callable] = {
     "record_clean_activations": record_activations,
+    "plot_gaussian": plot_attack,
+    "plot_fgsm": plot_attack,
     **{
         f.__name__: f
         for f in (
@@ -259,10 +268,10 @@ STAGES: dict[str, Callable] = {
             plot_training,
             plot_spectra,
             plot_layers,
-            plot_attack,
             plot_accuracy_alpha,
             estimate_input_dimension,
             check_claims,
+            record_config,
         )
     },
 }
