@@ -65,6 +65,8 @@ rule record_config:
         ),
     log:
         "results/logs/record_config/record_config.log",
+    benchmark:
+        "results/benchmarks/record_config/record_config.tsv"
     localrule: True
     conda:
         "../envs/pipeline.yaml"
