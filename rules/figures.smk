@@ -43,6 +43,7 @@ rule plot_spectra:
         mem_mb=2000,
         runtime=10,
     params:
+        floor=config["analysis"]["eigenvalue_floor"],
         code=code_version("figures"),
     script:
         "scripts/stage.py"

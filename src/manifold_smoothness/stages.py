@@ -190,7 +190,7 @@ def plot_spectra(job) -> None:
         seed = int(table_metadata(table)["seed"])
         spectra.append(table.to_pandas()[["layer", "rank", "eigenvalue"]].assign(seed=seed))
     clean = read_summary(job.input.summary).query("attack == 'clean'")
-    fig = figures.plot_spectra(pd.concat(spectra, ignore_index=True), clean)
+    fig = figures.plot_spectra(pd.concat(spectra, ignore_index=True), clean, floor=job.params.floor)
     figures.save_figure(fig, job.output.pdf, job.output.png)
 
 

@@ -31,6 +31,9 @@ FIT_COLUMNS = ("seed", "layer", "alpha", "alpha_intercept", "first_rank", "last_
 FAINT_ALPHA = 0.3  # opacity of the spectra of the other seeds
 
 
+DEFAULT_FLOOR = 1e-12  # the default of analysis.eigenvalue_floor
+
+
 def clean_only(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """The clean-input rows of `frame`: all rows if it has no `attack` column."""
     if "attack" not in frame.columns:
@@ -60,13 +63,17 @@ def choose_seed(spectra: pd.DataFrame, seed: int | None) -> int:
     return seed
 
 
-def normalised_spectrum(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float]:
-    """(ranks, eigenvalues / total, total) of the positive eigenvalues of one spectrum.
+def normalised_spectrum(
+    group: pd.DataFrame, floor: float = DEFAULT_FLOOR
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(ranks, eigenvalues / total, total) of the eigenvalues above floor * max of one spectrum.
 
-    Non-positive eigenvalues (numerical zeros of a rank-deficient covariance) cannot be drawn
-    on a log axis and carry no variance, so they are dropped.
+    Eigenvalues at or below the relative floor are numerical zeros of a rank-deficient
+    covariance (dead or duplicate units; float64 rounding leaves values down to 1e-140):
+    they carry no variance, are not used by the alpha fit, and would swamp the log axis.
     """
-    positive = group[group["eigenvalue"] > 0].sort_values("rank")
+    top = float(group["eigenvalue"].max())
+    positive = group[group["eigenvalue"] > max(floor * top, 0.0)].sort_values("rank")
     if positive.empty:
         seed, layer = group["seed"].iloc[0], group["layer"].iloc[0]
         raise EmptyFrameError(f"spectrum of seed {seed}, layer {layer} has no positive eigenvalue")
@@ -112,12 +119,18 @@ def draw_reference(ax: Axes, max_rank: float, anchor: float) -> None:
     )
 
 
-def plot_spectra(spectra: pd.DataFrame, summary: pd.DataFrame, seed: int | None = None) -> Figure:
+def plot_spectra(
+    spectra: pd.DataFrame,
+    summary: pd.DataFrame,
+    seed: int | None = None,
+    floor: float = DEFAULT_FLOOR,
+) -> Figure:
     """Log-log eigen-spectrum of every layer on clean inputs, with fitted power laws.
 
     `seed` (default: the smallest) is drawn bold with its fit (dashed, over the fit window)
     and its alpha and D in the legend; the other seeds are drawn faint, to show the spread.
-    Rows with an `attack` column other than 'clean' are ignored in both frames.
+    Rows with an `attack` column other than 'clean' are ignored in both frames. Eigenvalues
+    at or below `floor` times the largest are not drawn (the fit's relative floor).
     """
     check_frame(spectra, SPECTRA_COLUMNS, "spectra")
     check_frame(summary, FIT_COLUMNS, "summary")
@@ -130,7 +143,7 @@ def plot_spectra(spectra: pd.DataFrame, summary: pd.DataFrame, seed: int | None 
     anchors = []
     for (s, layer), group in spectra.groupby(["seed", "layer"], sort=True):
         color = colors[int(layer) - 1]
-        ranks, values, total = normalised_spectrum(group)
+        ranks, values, total = normalised_spectrum(group, floor)
         if s != chosen:
             ax.plot(ranks, values, color=color, lw=0.8, alpha=FAINT_ALPHA, zorder=1)
             continue
