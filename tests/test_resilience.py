@@ -41,7 +41,7 @@ def test_interrupted_run_redoes_only_what_was_incomplete(tmp_path, quick_run):
     while len(list(spectra.rglob("spectrum.parquet"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal signals the whole group
-    assert proc.wait(timeout=120) != 0
+    proc.wait(timeout=120)  # its status depends on whether a job was running at the signal
     before = outputs(workdir)
     assert not (workdir / "results" / "claims").exists(), "the run finished before the interrupt"
     # Snakemake's own view: jobs that were running when interrupted are incomplete and planned
