@@ -22,7 +22,8 @@ rule record_activations:
         attack=lambda wildcards: wildcards.attack,
         strength=lambda wildcards: float(wildcards.strength),
         seed=lambda wildcards: int(wildcards.seed),
-        target=config["attacks"]["fgsm"]["target"],
+        # only FGSM depends on the target: changing it must not rerun the other conditions
+        target=lambda wildcards: fgsm_target(wildcards.attack),
         samples=config["analysis"]["samples"],
         device=config["device"],
         code=code_version("data", "model", "attacks", "activations"),

@@ -139,3 +139,7 @@ def figure_output(name):
 
 def checkpoint_path(wildcards):
     return "results/{dataset}/{model}/seed{seed}/checkpoint.pt".format(**wildcards)
+
+
+def fgsm_target(attack):
+    return config["attacks"]["fgsm"]["target"] if attack == "fgsm" else "output"

@@ -109,3 +109,14 @@ def test_report_holds_every_figure_the_config_and_the_claims(quick_run):
     html = (quick_run / "results" / "report.html").read_text()
     for name in (*[f"{figure}.png" for figure in FIGURES], "config.yaml", "quick.md"):
         assert name in html, name
+
+
+def test_changing_the_fgsm_target_reruns_only_fgsm_conditions(quick_run, tmp_path):
+    config = quick_config()
+    config["attacks"]["fgsm"]["target"] = "layer"
+    changed = tmp_path / "target.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(quick_run, "--configfile", str(changed))
+    fgsm = [s for s in config["attacks"]["fgsm"]["strengths"] if s > 0]
+    assert jobs["record_activations"] == len(config["seeds"]) * len(fgsm)
+    assert "record_clean_activations" not in jobs and "train_model" not in jobs
