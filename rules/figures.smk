@@ -2,6 +2,7 @@
 
 
 SUMMARY = "results/{dataset}/{model}/summary.parquet"
+SUMMARY_FIGURES = ("layers", *ATTACKS, "accuracy_alpha")
 
 
 rule plot_training:
@@ -49,41 +50,21 @@ rule plot_spectra:
         "scripts/stage.py"
 
 
-rule plot_layers:
-    input:
-        summary=SUMMARY,
-    output:
-        **figure_output("layers"),
-    log:
-        "results/logs/plot_layers/{dataset}/{model}.log",
-    benchmark:
-        "results/benchmarks/plot_layers/{dataset}/{model}.tsv"
-    conda:
-        "../envs/pipeline.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    params:
-        code=code_version("figures"),
-    script:
-        "scripts/stage.py"
-
-
-# plot_gaussian and plot_fgsm: one figure layout, one rule per attack
-for attack in ATTACKS:
+# plot_layers, plot_gaussian, plot_fgsm, plot_accuracy_alpha: figures drawn from the summary
+# table alone differ only in the figure name, so one definition makes the four rules.
+for figure in SUMMARY_FIGURES:
 
     rule:
         name:
-            f"plot_{attack}"
+            f"plot_{figure}"
         input:
             summary=SUMMARY,
         output:
-            **figure_output(attack),
+            **figure_output(figure),
         log:
-            f"results/logs/plot_{attack}/{{dataset}}/{{model}}.log",
+            f"results/logs/plot_{figure}/{{dataset}}/{{model}}.log",
         benchmark:
-            f"results/benchmarks/plot_{attack}/{{dataset}}/{{model}}.tsv"
+            f"results/benchmarks/plot_{figure}/{{dataset}}/{{model}}.tsv"
         conda:
             "../envs/pipeline.yaml"
         threads: 1
@@ -91,31 +72,10 @@ for attack in ATTACKS:
             mem_mb=2000,
             runtime=10,
         params:
-            attack=attack,
+            figure=figure,
             code=code_version("figures"),
         script:
             "scripts/stage.py"
-
-
-rule plot_accuracy_alpha:
-    input:
-        summary=SUMMARY,
-    output:
-        **figure_output("accuracy_alpha"),
-    log:
-        "results/logs/plot_accuracy_alpha/{dataset}/{model}.log",
-    benchmark:
-        "results/benchmarks/plot_accuracy_alpha/{dataset}/{model}.tsv"
-    conda:
-        "../envs/pipeline.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    params:
-        code=code_version("figures"),
-    script:
-        "scripts/stage.py"
 
 
 rule figures:

@@ -194,24 +194,17 @@ def plot_spectra(job) -> None:
     figures.save_figure(fig, job.output.pdf, job.output.png)
 
 
-def plot_layers(job) -> None:
+def plot_summary_figure(job) -> None:
+    """plot_layers, plot_gaussian, plot_fgsm, plot_accuracy_alpha: figures of the summary alone."""
     from manifold_smoothness import figures
 
-    fig = figures.plot_layers(read_summary(job.input.summary))
-    figures.save_figure(fig, job.output.pdf, job.output.png)
-
-
-def plot_attack(job) -> None:
-    from manifold_smoothness import figures
-
-    fig = figures.plot_attack(read_summary(job.input.summary), job.params.attack)
-    figures.save_figure(fig, job.output.pdf, job.output.png)
-
-
-def plot_accuracy_alpha(job) -> None:
-    from manifold_smoothness import figures
-
-    fig = figures.plot_accuracy_alpha(read_summary(job.input.summary))
+    summary, figure = read_summary(job.input.summary), job.params.figure
+    if figure == "layers":
+        fig = figures.plot_layers(summary)
+    elif figure == "accuracy_alpha":
+        fig = figures.plot_accuracy_alpha(summary)
+    else:
+        fig = figures.plot_attack(summary, attack=figure)
     figures.save_figure(fig, job.output.pdf, job.output.png)
 
 
@@ -255,8 +248,10 @@ def record_config(job) -> None:
 
 STAGES: dict[str, Callable] = {
     "record_clean_activations": record_activations,
-    "plot_gaussian": plot_attack,
-    "plot_fgsm": plot_attack,
+    **{
+        f"plot_{figure}": plot_summary_figure
+        for figure in ("layers", "gaussian", "fgsm", "accuracy_alpha")
+    },
     **{
         f.__name__: f
         for f in (
@@ -267,8 +262,6 @@ STAGES: dict[str, Callable] = {
             summarize_spectra,
             plot_training,
             plot_spectra,
-            plot_layers,
-            plot_accuracy_alpha,
             estimate_input_dimension,
             check_claims,
             record_config,
