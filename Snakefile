@@ -1,6 +1,11 @@
 # Manifold smoothness and adversarial vulnerability of local-error networks
 # (Jiang, Zhou & Huang 2021). Every output lives under results/; see README.md.
+import sys
+
 from snakemake.utils import min_version, validate
+
+# the workflow's own package, also where Snakemake runs without it installed (conda, SLURM)
+sys.path.insert(0, f"{workflow.basedir}/src")
 
 min_version("9.0")
 
@@ -23,4 +28,4 @@ include: "rules/claims.smk"
 rule all:
     default_target: True
     input:
-        all_targets(),
+        targets.all_targets(config),

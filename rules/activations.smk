@@ -1,15 +1,16 @@
 rule record_activations:
     input:
-        model="results/{dataset}/{model}/seed{seed}/model.pt",
-        test="results/data/{dataset}/test.parquet",
+        in_study,
+        model=f"{SEED_DIR}/model.pt",
+        test=f"{DATA_DIR}/test.parquet",
     output:
         activations=activations_output(),
     log:
-        "results/logs/record_activations/{dataset}/{model}/seed{seed}/{attack}/{strength}.log",
+        log_path("record_activations", PER_CONDITION),
     benchmark:
-        "results/benchmarks/record_activations/{dataset}/{model}/seed{seed}/{attack}/{strength}.tsv"
+        benchmark_path("record_activations", PER_CONDITION)
     wildcard_constraints:
-        attack="gaussian|fgsm",
+        attack="|".join(ATTACKS),
     group:
         "analysis"
     conda:
@@ -26,15 +27,19 @@ rule record_activations:
         target=lambda wildcards: fgsm_target(wildcards.attack),
         samples=config["analysis"]["samples"],
         device=config["device"],
-        code=code_version("data", "model", "attacks", "activations"),
+        code=stage_code("record_activations"),
     script:
-        "scripts/stage.py"
+        stage_script("record_activations")
 
 
 # The clean condition (strength 0 of every attack) is kept even when swept ones are temporary.
 use rule record_activations as record_clean_activations with:
     output:
-        activations="results/{dataset}/{model}/seed{seed}/{attack}/{strength}/activations.parquet",
+        activations=f"{CONDITION_DIR}/activations.parquet",
+    log:
+        log_path("record_clean_activations", PER_CONDITION),
+    benchmark:
+        benchmark_path("record_clean_activations", PER_CONDITION)
     wildcard_constraints:
-        attack="clean",
+        attack=CLEAN,
         strength="0",

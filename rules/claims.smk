@@ -1,12 +1,13 @@
 rule estimate_input_dimension:
     input:
-        test="results/data/{dataset}/test.parquet",
+        in_study,
+        test=f"{DATA_DIR}/test.parquet",
     output:
-        dimension="results/data/{dataset}/input_dimension.json",
+        dimension=f"{DATA_DIR}/input_dimension.json",
     log:
-        "results/logs/estimate_input_dimension/{dataset}.log",
+        log_path("estimate_input_dimension", "{dataset}"),
     benchmark:
-        "results/benchmarks/estimate_input_dimension/{dataset}.tsv"
+        benchmark_path("estimate_input_dimension", "{dataset}")
     conda:
         "../envs/pipeline.yaml"
     threads: config["threads"]
@@ -15,15 +16,16 @@ rule estimate_input_dimension:
         runtime=20,
     params:
         samples=config["analysis"]["samples"],
-        code=code_version("data", "intrinsic"),
+        code=stage_code("estimate_input_dimension"),
     script:
-        "scripts/stage.py"
+        stage_script("estimate_input_dimension")
 
 
 rule check_claims:
     input:
-        summary="results/{dataset}/{model}/summary.parquet",
-        dimension="results/data/{dataset}/input_dimension.json",
+        in_study,
+        summary=f"{MODEL_DIR}/summary.parquet",
+        dimension=f"{DATA_DIR}/input_dimension.json",
     output:
         md=report(
             "results/claims/{dataset}/{model}.md",
@@ -32,9 +34,9 @@ rule check_claims:
         ),
         json="results/claims/{dataset}/{model}.json",
     log:
-        "results/logs/check_claims/{dataset}/{model}.log",
+        log_path("check_claims", PER_MODEL),
     benchmark:
-        "results/benchmarks/check_claims/{dataset}/{model}.tsv"
+        benchmark_path("check_claims", PER_MODEL)
     conda:
         "../envs/pipeline.yaml"
     threads: 1
@@ -46,9 +48,9 @@ rule check_claims:
             {k: v for k, v in config["claims"].items() if k != "input_dimension"}
         ),
         input_dimension=config["claims"]["input_dimension"],
-        code=code_version("claims"),
+        code=stage_code("check_claims"),
     script:
-        "scripts/stage.py"
+        stage_script("check_claims")
 
 
 rule claims:
@@ -64,13 +66,14 @@ rule record_config:
             category="Configuration",
         ),
     log:
-        "results/logs/record_config/record_config.log",
+        log_path("record_config", "record_config"),
     benchmark:
-        "results/benchmarks/record_config/record_config.tsv"
+        benchmark_path("record_config", "record_config")
     localrule: True
     conda:
         "../envs/pipeline.yaml"
     params:
         config=canonical(config),
+        code=stage_code("record_config"),
     script:
-        "scripts/stage.py"
+        stage_script("record_config")

@@ -1,43 +1,57 @@
-# Helpers shared by the rules: paths, condition lists, params. No rule bodies here.
-import hashlib
+# Helpers shared by the rules: paths, condition lists, params. No rule bodies here; the logic
+# lives in manifold_smoothness.targets, .study and .provenance (unit-tested without Snakemake).
 import json
 from pathlib import Path
 
-from manifold_smoothness.config import check_config, format_strength
+from manifold_smoothness import targets
+from manifold_smoothness.config import check_config
+from manifold_smoothness.provenance import code_hash
+from manifold_smoothness.study import (
+    ATTACKS,
+    CLEAN,
+    CONDITION_DIR,
+    CONDITIONS,
+    DATA_DIR,
+    FGSM_TARGETS,
+    FIGURE_DIR,
+    MODEL_DIR,
+    SEED_DIR,
+    SPLITS,
+    SUMMARY_FIGURES,
+    benchmark_path,
+    log_path,
+)
 
 check_config(config)
 
-PACKAGE = Path(workflow.basedir) / "src" / "manifold_smoothness"
-SEED_DIR = "results/{dataset}/{model}/seed{seed}"
-CONDITION_DIR = "results/{dataset}/{model}/seed{seed}/{attack}/{strength}"
-FIGURE_DIR = "results/figures/{dataset}/{model}"
-ATTACKS = ("gaussian", "fgsm")
+SRC = Path(workflow.basedir) / "src"
+SCRIPTS = Path(workflow.basedir) / "rules" / "scripts"
+MODELS = {model["name"]: model for model in config["models"]}
+# The wildcards part of result paths, which log and benchmark paths mirror
+PER_MODEL = MODEL_DIR.removeprefix("results/")
+PER_SEED = SEED_DIR.removeprefix("results/")
+PER_CONDITION = CONDITION_DIR.removeprefix("results/")
 
 
 wildcard_constraints:
     dataset="[a-z-]+",
     model="[A-Za-z0-9][A-Za-z0-9_.-]*",
     seed=r"\d+",
-    attack="clean|gaussian|fgsm",
+    attack="|".join(CONDITIONS),
     strength=r"[0-9][0-9.e+-]*",
-    split="train|test",
+    split="|".join(SPLITS),
 
 
-def code_version(*modules):
-    """Hash of the package modules (or subpackages) a stage runs: editing them reruns the stage
-    through the params trigger, which does not see edits of imported code by itself."""
-    digest = hashlib.sha256()
-    for module in ("__init__", "storage", *modules):
-        path = PACKAGE / module
-        files = (
-            sorted(path.glob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
-        )
-        for file in files:
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
+def stage_script(stage):
+    """The rule script of a stage, relative to rules/ (where the .smk files live)."""
+    return f"scripts/{stage}.py"
 
 
-MODELS = {model["name"]: model for model in config["models"]}
+def stage_code(stage):
+    """Hash of the code a stage's script runs (its imports, followed from the source): editing
+    it reruns the stage through the params trigger, and training never resumes a checkpoint
+    written by other code."""
+    return code_hash(SCRIPTS / f"{stage}.py", src=SRC)
 
 
 def canonical(value):
@@ -46,91 +60,38 @@ def canonical(value):
     return json.loads(json.dumps(value, sort_keys=True))
 
 
+def in_study(wildcards):
+    """No input: refuses, before any job runs, a target outside the configured study."""
+    targets.check_wildcards(config, dict(wildcards.items()))
+    return []
+
+
 def model_config(wildcards):
     """The model's config entry without its name (the name is in the path already)."""
     return canonical({k: v for k, v in MODELS[wildcards.model].items() if k != "name"})
 
 
-def conditions():
-    """(attack, strength) of every analysed input; strength 0 of any attack is the clean run."""
-    result = [("clean", format_strength(0))]
-    for attack in ATTACKS:
-        result += [
-            (attack, format_strength(s))
-            for s in config["attacks"][attack]["strengths"]
-            if s > 0
-        ]
-    return result
-
-
-def condition_files(name, dataset, model):
-    """One file per seed x condition of one model, e.g. every spectrum.parquet."""
-    return [
-        f"{CONDITION_DIR}/{name}".format(
-            dataset=dataset, model=model, seed=seed, attack=attack, strength=strength
-        )
-        for seed in config["seeds"]
-        for attack, strength in conditions()
-    ]
-
-
-def seed_files(name, wildcards):
-    return expand(
-        f"{SEED_DIR}/{name}", seed=config["seeds"], allow_missing=True, **wildcards
-    )
-
-
 def all_models():
-    return [(d, m) for d in config["dataset"]["names"] for m in MODELS]
+    return targets.models(config)
 
 
-FIGURES = ("training", "spectra", "layers", "gaussian", "fgsm", "accuracy_alpha")
-
-
-def figure_targets(figures=FIGURES):
-    return [
-        f"{FIGURE_DIR}/{figure}.{ext}".format(dataset=d, model=m)
-        for d, m in all_models()
-        for figure in figures
-        for ext in ("pdf", "png")
-    ]
-
-
-def all_targets():
-    """Every kept output, not only the figures and claims: Snakemake does not rebuild a
-    missing intermediate file while the files made from it are up to date, so a deleted
-    (e.g. damaged) result is rebuilt on the next plain `snakemake` only if it is a target.
-    """
-    targets = figure_targets() + ["results/config.yaml"]
-    for d, m in all_models():
-        targets += [f"results/claims/{d}/{m}.md", f"results/{d}/{m}/summary.parquet"]
-        targets += condition_files("spectrum.parquet", d, m)
-        for seed in config["seeds"]:
-            seed_dir = f"results/{d}/{m}/seed{seed}"
-            targets += [
-                f"{seed_dir}/model.pt",
-                f"{seed_dir}/clean/0/activations.parquet",
-            ]
-    for d in config["dataset"]["names"]:
-        targets += [f"results/data/{d}/{split}.parquet" for split in ("train", "test")]
-        targets.append(f"results/data/{d}/input_dimension.json")
-    return targets
+def seed_files(name):
+    """Input function: one file per seed of the job's model, e.g. every training.parquet."""
+    return lambda w: targets.seed_files(config, name, w.dataset, w.model)
 
 
 def activations_output():
-    """Swept-condition activations (~200 MB each at paper scale) are temporary unless kept."""
-    path = (
-        "results/{dataset}/{model}/seed{seed}/{attack}/{strength}/activations.parquet"
-    )
+    """Swept-condition activations (~150 MB each at paper scale) are temporary unless kept."""
+    path = f"{CONDITION_DIR}/activations.parquet"
     return path if config["analysis"]["keep_activations"] else temp(path)
 
 
 def figure_output(name):
     """PDF + PNG of one figure; the PNG goes into the Snakemake report with its caption."""
     return {
-        "pdf": f"results/figures/{{dataset}}/{{model}}/{name}.pdf",
+        "pdf": f"{FIGURE_DIR}/{name}.pdf",
         "png": report(
-            f"results/figures/{{dataset}}/{{model}}/{name}.png",
+            f"{FIGURE_DIR}/{name}.png",
             caption=f"captions/{name}.rst",
             category="{model}",
         ),
@@ -138,7 +99,7 @@ def figure_output(name):
 
 
 def checkpoint_path(wildcards):
-    return "results/{dataset}/{model}/seed{seed}/checkpoint.pt".format(**wildcards)
+    return f"{SEED_DIR}/checkpoint.pt".format(**wildcards)
 
 
 def fgsm_target(attack):

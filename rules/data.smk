@@ -1,11 +1,13 @@
 rule prepare_dataset:
+    input:
+        in_study,
     output:
-        train="results/data/{dataset}/train.parquet",
-        test="results/data/{dataset}/test.parquet",
+        train=f"{DATA_DIR}/train.parquet",
+        test=f"{DATA_DIR}/test.parquet",
     log:
-        "results/logs/prepare_dataset/{dataset}.log",
+        log_path("prepare_dataset", "{dataset}"),
     benchmark:
-        "results/benchmarks/prepare_dataset/{dataset}.tsv"
+        benchmark_path("prepare_dataset", "{dataset}")
     conda:
         "../envs/pipeline.yaml"
     threads: 1
@@ -18,6 +20,6 @@ rule prepare_dataset:
         download=config["dataset"]["download"],
         train_subset=config["dataset"]["train_subset"],
         test_subset=config["dataset"]["test_subset"],
-        code=code_version("data"),
+        code=stage_code("prepare_dataset"),
     script:
-        "scripts/stage.py"
+        stage_script("prepare_dataset")

@@ -1,19 +1,19 @@
 # One rule per figure; each figure is its own target (PDF + PNG) and part of the report.
 
 
-SUMMARY = "results/{dataset}/{model}/summary.parquet"
-SUMMARY_FIGURES = ("layers", *ATTACKS, "accuracy_alpha")
+SUMMARY = f"{MODEL_DIR}/summary.parquet"
 
 
 rule plot_training:
     input:
-        training=lambda wildcards: seed_files("training.parquet", wildcards),
+        in_study,
+        training=seed_files("training.parquet"),
     output:
         **figure_output("training"),
     log:
-        "results/logs/plot_training/{dataset}/{model}.log",
+        log_path("plot_training", PER_MODEL),
     benchmark:
-        "results/benchmarks/plot_training/{dataset}/{model}.tsv"
+        benchmark_path("plot_training", PER_MODEL)
     conda:
         "../envs/pipeline.yaml"
     threads: 1
@@ -22,21 +22,22 @@ rule plot_training:
         runtime=10,
     params:
         seeds=config["seeds"],
-        code=code_version("figures"),
+        code=stage_code("plot_training"),
     script:
-        "scripts/stage.py"
+        stage_script("plot_training")
 
 
 rule plot_spectra:
     input:
-        spectra=lambda wildcards: seed_files("clean/0/spectrum.parquet", wildcards),
+        in_study,
+        spectra=seed_files("clean/0/spectrum.parquet"),
         summary=SUMMARY,
     output:
         **figure_output("spectra"),
     log:
-        "results/logs/plot_spectra/{dataset}/{model}.log",
+        log_path("plot_spectra", PER_MODEL),
     benchmark:
-        "results/benchmarks/plot_spectra/{dataset}/{model}.tsv"
+        benchmark_path("plot_spectra", PER_MODEL)
     conda:
         "../envs/pipeline.yaml"
     threads: 1
@@ -44,27 +45,29 @@ rule plot_spectra:
         mem_mb=2000,
         runtime=10,
     params:
+        seeds=config["seeds"],
         floor=config["analysis"]["eigenvalue_floor"],
-        code=code_version("figures"),
+        code=stage_code("plot_spectra"),
     script:
-        "scripts/stage.py"
+        stage_script("plot_spectra")
 
 
-# plot_layers, plot_gaussian, plot_fgsm, plot_accuracy_alpha: figures drawn from the summary
-# table alone differ only in the figure name, so one definition makes the four rules.
+# plot_layers, plot_<attack>, plot_accuracy_alpha: figures drawn from the summary table alone
+# differ only in the figure name, so one definition makes the rules (study.SUMMARY_FIGURES).
 for figure in SUMMARY_FIGURES:
 
     rule:
         name:
             f"plot_{figure}"
         input:
+            in_study,
             summary=SUMMARY,
         output:
             **figure_output(figure),
         log:
-            f"results/logs/plot_{figure}/{{dataset}}/{{model}}.log",
+            log_path(f"plot_{figure}", PER_MODEL),
         benchmark:
-            f"results/benchmarks/plot_{figure}/{{dataset}}/{{model}}.tsv"
+            benchmark_path(f"plot_{figure}", PER_MODEL)
         conda:
             "../envs/pipeline.yaml"
         threads: 1
@@ -73,11 +76,11 @@ for figure in SUMMARY_FIGURES:
             runtime=10,
         params:
             figure=figure,
-            code=code_version("figures"),
+            code=stage_code("plot_summary_figure"),
         script:
-            "scripts/stage.py"
+            stage_script("plot_summary_figure")
 
 
 rule figures:
     input:
-        figure_targets(),
+        targets.figure_files(config),

@@ -1,13 +1,14 @@
 rule compute_spectrum:
     input:
-        activations="results/{dataset}/{model}/seed{seed}/{attack}/{strength}/activations.parquet",
-        model="results/{dataset}/{model}/seed{seed}/model.pt",
+        in_study,
+        activations=f"{CONDITION_DIR}/activations.parquet",
+        model=f"{SEED_DIR}/model.pt",
     output:
-        spectrum="results/{dataset}/{model}/seed{seed}/{attack}/{strength}/spectrum.parquet",
+        spectrum=f"{CONDITION_DIR}/spectrum.parquet",
     log:
-        "results/logs/compute_spectrum/{dataset}/{model}/seed{seed}/{attack}/{strength}.log",
+        log_path("compute_spectrum", PER_CONDITION),
     benchmark:
-        "results/benchmarks/compute_spectrum/{dataset}/{model}/seed{seed}/{attack}/{strength}.tsv"
+        benchmark_path("compute_spectrum", PER_CONDITION)
     group:
         "analysis"
     conda:
@@ -17,22 +18,23 @@ rule compute_spectrum:
         mem_mb=4000,
         runtime=20,
     params:
-        code=code_version("model", "activations", "spectrum"),
+        code=stage_code("compute_spectrum"),
     script:
-        "scripts/stage.py"
+        stage_script("compute_spectrum")
 
 
 rule summarize_spectra:
     input:
-        spectra=lambda wildcards: condition_files(
-            "spectrum.parquet", wildcards.dataset, wildcards.model
+        in_study,
+        spectra=lambda w: targets.condition_files(
+            config, "spectrum.parquet", w.dataset, w.model
         ),
     output:
-        summary="results/{dataset}/{model}/summary.parquet",
+        summary=f"{MODEL_DIR}/summary.parquet",
     log:
-        "results/logs/summarize_spectra/{dataset}/{model}.log",
+        log_path("summarize_spectra", PER_MODEL),
     benchmark:
-        "results/benchmarks/summarize_spectra/{dataset}/{model}.tsv"
+        benchmark_path("summarize_spectra", PER_MODEL)
     conda:
         "../envs/pipeline.yaml"
     threads: 1
@@ -40,15 +42,20 @@ rule summarize_spectra:
         mem_mb=2000,
         runtime=10,
     params:
+        # what each input's path says it holds, checked against the file's own metadata
+        conditions=lambda w: targets.condition_wildcards(config, w.dataset, w.model),
         fit_window=config["analysis"]["fit_window"],
         short_window=config["analysis"]["short_window"],
         floor=config["analysis"]["eigenvalue_floor"],
         attacks=canonical({a: config["attacks"][a]["strengths"] for a in ATTACKS}),
-        code=code_version("spectrum", "summary"),
+        code=stage_code("summarize_spectra"),
     script:
-        "scripts/stage.py"
+        stage_script("summarize_spectra")
 
 
 rule summarize:
     input:
-        [f"results/{d}/{m}/summary.parquet" for d, m in all_models()],
+        [
+            f"{MODEL_DIR}/summary.parquet".format(dataset=d, model=m)
+            for d, m in all_models()
+        ],

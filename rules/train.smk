@@ -1,14 +1,15 @@
 rule train_model:
     input:
-        train="results/data/{dataset}/train.parquet",
-        test="results/data/{dataset}/test.parquet",
+        in_study,
+        train=f"{DATA_DIR}/train.parquet",
+        test=f"{DATA_DIR}/test.parquet",
     output:
-        model="results/{dataset}/{model}/seed{seed}/model.pt",
-        training="results/{dataset}/{model}/seed{seed}/training.parquet",
+        model=f"{SEED_DIR}/model.pt",
+        training=f"{SEED_DIR}/training.parquet",
     log:
-        "results/logs/train_model/{dataset}/{model}/seed{seed}.log",
+        log_path("train_model", PER_SEED),
     benchmark:
-        "results/benchmarks/train_model/{dataset}/{model}/seed{seed}.tsv"
+        benchmark_path("train_model", PER_SEED)
     conda:
         "../envs/pipeline.yaml"
     threads: config["threads"]
@@ -20,16 +21,16 @@ rule train_model:
         seed=lambda wildcards: int(wildcards.seed),
         device=config["device"],
         # not an output: Snakemake deletes the outputs of a failed job, the checkpoint must stay
-        checkpoint=lambda wildcards: checkpoint_path(wildcards),
-        code=code_version("data", "model", "training"),
+        checkpoint=checkpoint_path,
+        code=stage_code("train_model"),
     script:
-        "scripts/stage.py"
+        stage_script("train_model")
 
 
 rule train:
     input:
         [
-            f"{SEED_DIR}/model.pt".format(dataset=d, model=m, seed=s)
+            f
             for d, m in all_models()
-            for s in config["seeds"]
+            for f in targets.seed_files(config, "model.pt", d, m)
         ],

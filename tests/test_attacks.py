@@ -4,9 +4,13 @@ import torch
 from torch import nn
 
 from manifold_smoothness import attacks
-from manifold_smoothness.activations import perturb, record
+from manifold_smoothness.activations import record
+from manifold_smoothness.attacks import perturb
 from manifold_smoothness.model import LocalErrorMLP
+from manifold_smoothness.study import CONDITIONS
 from manifold_smoothness.training import TrainConfig, train
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
 @pytest.fixture
@@ -18,6 +22,9 @@ def trained(tmp_path, tiny_data, tiny_model_config):
         tiny_data,
         tiny_data,
         tmp_path / "ck.pt",
+        data_id="tiny",
+        test_id="tiny",
+        code_id="tests",
     )
     return model
 
@@ -109,6 +116,34 @@ def test_fgsm_layer_target_attacks_each_layer_through_its_readout(trained, tiny_
     np.testing.assert_array_equal(per_layer[last], output[last])
     assert not np.array_equal(per_layer[0], output[0])
     assert len(norms) == trained.n_layers
+
+
+@pytest.mark.parametrize("attack", CONDITIONS)
+def test_every_condition_of_the_study_is_an_attack(trained, tiny_data, attack):
+    x, y = tiny_data
+    x_adv = perturb(trained, x, y, attack, 0.1, seed=0)
+    assert x_adv.shape == x.shape and x_adv.min() >= 0 and x_adv.max() <= 1
+    assert torch.equal(x_adv, x) == (attack == "clean")
+
+
+@needs_cuda
+def test_fgsm_of_a_gpu_model_returns_cpu_inputs_on_the_cpu(trained, tiny_data):
+    x, y = tiny_data
+    on_cpu = attacks.fgsm(trained, x, y, 0.1)
+    on_gpu = attacks.fgsm(trained.to("cuda"), x, y, 0.1)
+    assert on_gpu.device == x.device
+    assert (on_gpu == on_cpu).float().mean() > 0.99  # sign(grad) may flip where grad ~ 0
+
+
+@needs_cuda
+def test_perturb_and_record_follow_the_model_to_the_gpu(trained, tiny_data):
+    x, y = tiny_data
+    noisy = perturb(trained, x, y, "gaussian", 0.3, seed=0)
+    gpu_model = trained.to("cuda")
+    assert torch.equal(perturb(gpu_model, x, y, "gaussian", 0.3, seed=0), noisy)
+    assert perturb(gpu_model, x, y, "fgsm", 0.1, seed=0).device == x.device
+    hiddens, _ = record(gpu_model, x.cuda(), y.cuda(), "fgsm", 0.1, seed=0, target="layer")
+    assert [h.shape for h in hiddens] == [(len(x), w) for w in trained.config.hidden]
 
 
 def test_unknown_attack_and_target_are_rejected(trained, tiny_data):

@@ -1,4 +1,5 @@
-"""Tests for manifold_smoothness.claims on synthetic summary tables built to pass or fail."""
+"""Tests for manifold_smoothness.claims (and its report) on synthetic summaries built to pass or
+fail."""
 
 from __future__ import annotations
 
@@ -9,13 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from manifold_smoothness.claims import (
-    ClaimsError,
-    Verdict,
-    evaluate_claims,
-    render_markdown,
-    smoothness_bound,
-)
+from manifold_smoothness.claims import ClaimsError, Verdict, evaluate_claims, smoothness_bound
+from manifold_smoothness.claims_report import render_markdown
+from manifold_smoothness.claims_spec import CLAIMS
 
 THRESHOLDS = {"high_accuracy": 0.9, "monotonic_rho": 0.9, "min_extremum_depth": 2.0}
 SIGMAS = np.round(np.linspace(0.0, 1.0, 11), 12)
@@ -302,6 +299,12 @@ def test_smoothness_section_compares_alpha_with_the_bound(default_result: dict) 
         assert 0 < row["fraction_conditions_meeting_bound"] < 1
 
 
+def test_statistic_is_the_specs_definition_with_the_thresholds(default_result: dict) -> None:
+    for claim, spec in zip(default_result["claims"], CLAIMS, strict=True):
+        assert claim["statistic"] == spec.statistic_text(THRESHOLDS)
+    assert "depth > 2 x spread" in _claim(default_result, 3)["statistic"]
+
+
 def test_result_is_strict_json(default_result: dict) -> None:
     text = json.dumps(default_result, allow_nan=False)
     assert json.loads(text) == default_result
@@ -358,19 +361,9 @@ def test_bad_summaries_raise(mutate: Callable, match: str) -> None:
         _evaluate(mutate(make_summary(layers=(1, 2))))
 
 
-@pytest.mark.parametrize(
-    "thresholds, match",
-    [
-        ({"high_accuracy": 0.9, "monotonic_rho": 0.9}, "lack"),
-        ({**THRESHOLDS, "high_accuracy": 1.5}, "high_accuracy"),
-        ({**THRESHOLDS, "monotonic_rho": 0.0}, "monotonic_rho"),
-        ({**THRESHOLDS, "min_extremum_depth": -1.0}, "min_extremum_depth"),
-        ({**THRESHOLDS, "monotonic_rho": "0.9"}, "number"),
-    ],
-)
-def test_bad_thresholds_raise(thresholds: dict, match: str) -> None:
-    with pytest.raises(ClaimsError, match=match):
-        evaluate_claims(make_summary(layers=(1,)), thresholds, D)
+def test_bad_thresholds_raise_before_any_statistic() -> None:
+    with pytest.raises(ClaimsError, match=r"claims\.monotonic_rho"):
+        evaluate_claims(make_summary(layers=(1,)), {**THRESHOLDS, "monotonic_rho": 0.0}, D)
 
 
 @pytest.mark.parametrize("d", [0.0, -2.0, float("nan"), float("inf"), "ten"])

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -6,6 +7,7 @@ from manifold_smoothness.model import (
     ModelConfig,
     load_model,
     local_losses,
+    readout_accuracy,
     save_model,
 )
 from manifold_smoothness.storage import CorruptFileError
@@ -82,3 +84,46 @@ def test_truncated_model_file_names_itself(tmp_path, tiny_model_config):
 def test_bad_model_config_is_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ModelConfig(**kwargs)
+
+
+def test_model_config_from_spec_reads_architecture_and_ignores_training():
+    spec = {
+        "hidden": [20, 10],
+        "activation": "tanh",
+        "readout": {"init": "uniform", "scale": 2},
+        "training": {"epochs": 1},
+    }
+    expected = ModelConfig(
+        hidden=(20, 10), activation="tanh", readout_init="uniform", readout_scale=2.0
+    )
+    assert ModelConfig.from_spec(spec) == expected
+
+
+def test_model_config_from_spec_defaults_and_missing_hidden():
+    assert ModelConfig.from_spec({"hidden": [5]}) == ModelConfig(hidden=(5,))
+    with pytest.raises(ValueError, match="no 'hidden'"):
+        ModelConfig.from_spec({"activation": "relu"})
+
+
+def _hidden_and_readout(config, data):
+    model = LocalErrorMLP(config, seed=0).eval()
+    x, y = data
+    with torch.no_grad():
+        h = model(x)[1]
+    return h, model.readout(1), y
+
+
+def test_readout_accuracy_equals_the_numpy_expression(tiny_data, tiny_model_config):
+    h, readout, y = _hidden_and_readout(tiny_model_config, tiny_data)
+    hn, bn, yn = h.numpy(), readout.numpy(), y.numpy()
+    expected = float(np.mean((hn @ bn.T).argmax(axis=1) == yn))
+    assert readout_accuracy(hn, bn, yn) == expected
+    assert readout_accuracy(h, readout, y) == expected  # tensors: the same arithmetic
+
+
+def test_readout_accuracy_rejects_mismatched_shapes(tiny_data, tiny_model_config):
+    h, readout, y = _hidden_and_readout(tiny_model_config, tiny_data)
+    with pytest.raises(ValueError, match="expected"):
+        readout_accuracy(h, readout.T, y)
+    with pytest.raises(ValueError, match="labels"):
+        readout_accuracy(h, readout, y[:-1])

@@ -1,3 +1,5 @@
+import logging
+import math
 import os
 import signal
 import subprocess
@@ -8,12 +10,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from manifold_smoothness.model import LocalErrorMLP, readout_accuracy
 from manifold_smoothness.storage import load_torch
-from manifold_smoothness.training import DivergenceError, TrainConfig, train
+from manifold_smoothness.training import DivergenceError, TrainConfig, layer_accuracies, train
+
+IDS = {"data_id": "tiny-train", "test_id": "tiny-test", "code_id": "code-a"}
 
 
-def _train(cfg, tcfg, data, checkpoint, seed=0):
-    return train(cfg, tcfg, seed, data, data, checkpoint)
+def _train(cfg, tcfg, data, checkpoint, seed=0, **ids):
+    return train(cfg, tcfg, seed, data, data, checkpoint, **{**IDS, **ids})
 
 
 def _assert_same_weights(a, b):
@@ -36,8 +41,6 @@ def test_training_learns_and_logs_every_layer(tmp_path, tiny_data, tiny_model_co
 def test_readouts_never_change_during_training(
     tmp_path, tiny_data, tiny_model_config, tiny_train_config
 ):
-    from manifold_smoothness.model import LocalErrorMLP
-
     before = LocalErrorMLP(tiny_model_config, seed=0)
     after, _ = _train(tiny_model_config, tiny_train_config, tiny_data, tmp_path / "ck.pt")
     for l in range(before.n_layers):
@@ -63,6 +66,84 @@ def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path, tiny_data,
     _assert_same_weights(fresh, resumed)
 
 
+@pytest.mark.parametrize("changed", ["code_id", "test_id", "data_id"])
+def test_checkpoint_of_other_code_or_data_is_not_resumed(
+    tmp_path, caplog, tiny_data, tiny_model_config, changed
+):
+    """A finished checkpoint of other code (or another split) would otherwise be 'resumed'
+    and its weights and test accuracies written again unchanged."""
+    tcfg = TrainConfig(epochs=2, batch_size=64, lr=1.0e-3)
+    ck = tmp_path / "ck.pt"
+    _train(tiny_model_config, tcfg, tiny_data, ck)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="manifold_smoothness.training"):
+        _train(tiny_model_config, tcfg, tiny_data, ck, **{changed: "other"})
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("ignoring" in m and changed in m for m in messages), messages
+    assert any(m.startswith("epoch 1/2") for m in messages), "it did not train from scratch"
+    assert not any("resuming" in m for m in messages)
+
+
+def test_checkpoint_of_the_same_run_is_resumed(tmp_path, caplog, tiny_data, tiny_model_config):
+    tcfg = TrainConfig(epochs=2, batch_size=64, lr=1.0e-3)
+    ck = tmp_path / "ck.pt"
+    first, rows = _train(tiny_model_config, tcfg, tiny_data, ck)
+    with caplog.at_level(logging.INFO, logger="manifold_smoothness.training"):
+        again, rows_again = _train(tiny_model_config, tcfg, tiny_data, ck)
+    assert any("resuming" in r.getMessage() for r in caplog.records)
+    _assert_same_weights(first, again)
+    assert rows_again == rows
+
+
+def test_exploding_loss_warns_with_layer_epoch_and_lr(
+    tmp_path, caplog, tiny_data, tiny_model_config
+):
+    tcfg = TrainConfig(epochs=1, batch_size=64, lr=10.0)  # finite losses of 1e3 to 1e6
+    with caplog.at_level(logging.WARNING, logger="manifold_smoothness.training"):
+        _, rows = _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    exploded = [r for r in rows if r["train_loss"] > 100 * math.log(10)]
+    assert exploded and len(warnings) == len(exploded)
+    for row, message in zip(exploded, warnings, strict=True):
+        assert f"loss of layer {row['layer']} is" in message
+        assert "at epoch 1" in message and "lower the learning rate (lr=10)" in message
+
+
+def test_sane_learning_rate_does_not_warn(
+    tmp_path, caplog, tiny_data, tiny_model_config, tiny_train_config
+):
+    with caplog.at_level(logging.WARNING, logger="manifold_smoothness.training"):
+        _train(tiny_model_config, tiny_train_config, tiny_data, tmp_path / "ck.pt")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_layer_accuracies_are_the_readout_accuracy_of_every_layer(tiny_data, tiny_model_config):
+    model = LocalErrorMLP(tiny_model_config, seed=0).eval()
+    x, y = tiny_data
+    with torch.no_grad():
+        hiddens = model(x)
+    expected = [readout_accuracy(h, model.readout(l), y) for l, h in enumerate(hiddens)]
+    assert layer_accuracies(model, x, y, chunk=100) == expected
+
+
+def test_train_config_from_spec_reads_the_training_entry():
+    spec = {"hidden": [8], "training": {"epochs": 3, "batch_size": 16, "lr": 0.01}}
+    assert TrainConfig.from_spec(spec) == TrainConfig(epochs=3, batch_size=16, lr=0.01)
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"hidden": [8]}, "no 'training'"),
+        ({"training": {"epochs": 3, "batch_size": 16, "lr": 0.01, "momentum": 0.9}}, "momentum"),
+        ({"training": {"epochs": 3, "lr": 0.01}}, "batch_size"),
+    ],
+)
+def test_bad_training_spec_names_the_problem(spec, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_spec(spec)
+
+
 def test_divergence_names_epoch_and_layer(tmp_path, tiny_data, tiny_model_config):
     tcfg = TrainConfig(epochs=2, batch_size=64, lr=1.0e30)
     with pytest.raises(DivergenceError, match=r"loss of layer \d+ is (nan|inf).* at epoch 1"):
@@ -77,7 +158,7 @@ g = torch.Generator().manual_seed(123)
 y = torch.randint(0, 10, (2048,), generator=g)
 x = torch.rand(2048, 784, generator=g)
 model, _ = train(ModelConfig(hidden=(64, 64)), TrainConfig(epochs=int(sys.argv[2]), batch_size=32,
-                 lr=1.0e-3), 0, (x, y), (x, y), sys.argv[1])
+                 lr=1.0e-3), 0, (x, y), (x, y), sys.argv[1], data_id="d", test_id="t", code_id="c")
 torch.save(model.state_dict(), sys.argv[1] + ".final")
 """
 

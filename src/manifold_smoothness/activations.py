@@ -16,9 +16,11 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from manifold_smoothness import attacks
+from manifold_smoothness.attacks import perturb, perturbation_norms
+from manifold_smoothness.devices import model_device
 from manifold_smoothness.model import LocalErrorMLP
 from manifold_smoothness.storage import read_schema, read_table, table_metadata, write_table
+from manifold_smoothness.study import FGSM_TARGETS
 
 
 def layer_column(layer: int) -> str:
@@ -45,34 +47,10 @@ def package_versions() -> dict[str, str]:
 
 @torch.no_grad()
 def _hiddens(model: LocalErrorMLP, x: torch.Tensor, chunk: int) -> list[np.ndarray]:
-    parts = [model(x[i : i + chunk]) for i in range(0, len(x), chunk)]
+    """Every layer's activations of x (n, 784), computed on the model's device, as numpy."""
+    device = model_device(model)
+    parts = [model(x[i : i + chunk].to(device)) for i in range(0, len(x), chunk)]
     return [torch.cat([p[l] for p in parts]).cpu().numpy() for l in range(model.n_layers)]
-
-
-def perturb(
-    model: LocalErrorMLP,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    attack: str,
-    strength: float,
-    seed: int,
-    layer: int = -1,
-    chunk: int = 2000,
-) -> torch.Tensor:
-    """The attacked version of x (n, 784); `layer` is the readout FGSM differentiates."""
-    if attack not in attacks.ATTACKS:
-        raise ValueError(f"attack {attack!r} unknown; use one of {attacks.ATTACKS}")
-    if attack == "clean" or strength == 0:
-        return x
-    if attack == "gaussian":
-        generator = torch.Generator().manual_seed(attacks.noise_seed(seed, strength))
-        return attacks.gaussian(x, strength, generator)
-    return torch.cat(
-        [
-            attacks.fgsm(model, x[i : i + chunk], y[i : i + chunk], strength, layer)
-            for i in range(0, len(x), chunk)
-        ]
-    )
 
 
 def record(
@@ -88,18 +66,18 @@ def record(
     """Activations (one (n, N_l) float32 array per layer) of the attacked inputs, and the
     realised perturbation norms per layer. With FGSM target `layer`, layer l sees inputs
     attacked through its own readout; otherwise all layers see the same inputs."""
-    if target not in attacks.FGSM_TARGETS:
-        raise ValueError(f"FGSM target {target!r} unknown; use one of {attacks.FGSM_TARGETS}")
+    if target not in FGSM_TARGETS:
+        raise ValueError(f"FGSM target {target!r} unknown; use one of {FGSM_TARGETS}")
     model.eval()
     if attack == "fgsm" and target == "layer" and strength > 0:
         hiddens, norms = [], []
         for layer in range(model.n_layers):
             x_adv = perturb(model, x, y, attack, strength, seed, layer, chunk)
             hiddens.append(_hiddens(model, x_adv, chunk)[layer])
-            norms.append(attacks.perturbation_norms(x, x_adv))
+            norms.append(perturbation_norms(x, x_adv))
         return hiddens, norms
     x_adv = perturb(model, x, y, attack, strength, seed, -1, chunk)
-    norms = attacks.perturbation_norms(x, x_adv)
+    norms = perturbation_norms(x, x_adv)
     return _hiddens(model, x_adv, chunk), [norms] * model.n_layers
 
 

@@ -2,6 +2,10 @@
 
 Inputs live in [0, 1] (normalisation, if any, belongs inside the model), so clipping the
 perturbed image to [0, 1] is exactly the valid-image constraint.
+
+Devices: gradients are taken on the model's device (a model may have been moved, e.g. to the
+GPU by ART), inputs are moved there, and every attack returns its result on the device of the
+input it was given. Gaussian noise is drawn on the CPU, so a seed gives the same noise anywhere.
 """
 
 from __future__ import annotations
@@ -10,10 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from manifold_smoothness.devices import model_device
 from manifold_smoothness.model import LocalErrorMLP
-
-ATTACKS = ("clean", "gaussian", "fgsm")
-FGSM_TARGETS = ("output", "layer")
+from manifold_smoothness.study import CLEAN, CONDITIONS
 
 
 def noise_seed(model_seed: int, strength: float) -> int:
@@ -23,7 +26,8 @@ def noise_seed(model_seed: int, strength: float) -> int:
 
 
 def gaussian(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
-    """x' = clip(x + sigma * xi, 0, 1) with xi ~ N(0, I) per pixel and image. x: (n, 784)."""
+    """x' = clip(x + sigma * xi, 0, 1) with xi ~ N(0, I) per pixel and image. x: (n, 784).
+    `generator` is a CPU generator; the result is on x's device."""
     noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
     return (x + sigma * noise).clamp_(0.0, 1.0)
 
@@ -31,23 +35,55 @@ def gaussian(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch
 def input_gradient_sign(
     model: LocalErrorMLP, x: torch.Tensor, y: torch.Tensor, layer: int = -1
 ) -> torch.Tensor:
-    """sign(grad_x CE(B_layer h_layer(x), y)) with gradients through all layers below `layer`."""
+    """sign(grad_x CE(B_layer h_layer(x), y)) with gradients through all layers below `layer`.
+    Computed on the model's device, returned on x's device."""
     model.eval()
-    x = x.detach().clone().requires_grad_(True)
-    hiddens = model(x, detach=False)
+    device = model_device(model)
+    x_model = x.detach().to(device).clone().requires_grad_(True)
+    hiddens = model(x_model, detach=False)
     index = layer % model.n_layers
     logits = hiddens[index] @ model.readout(index).T
-    loss = nn.functional.cross_entropy(logits, y, reduction="sum")
-    (grad,) = torch.autograd.grad(loss, x)
-    return grad.sign()
+    loss = nn.functional.cross_entropy(logits, y.to(device), reduction="sum")
+    (grad,) = torch.autograd.grad(loss, x_model)
+    return grad.sign().to(x.device)
 
 
 def fgsm(
     model: LocalErrorMLP, x: torch.Tensor, y: torch.Tensor, eps: float, layer: int = -1
 ) -> torch.Tensor:
     """x' = clip(x + eps * sign(grad_x CE), 0, 1), true labels, model in eval mode.
-    `layer` picks whose readout is attacked (-1: the network's output, the last layer)."""
+    `layer` picks whose readout is attacked (-1: the network's output, the last layer).
+    The result is on x's device."""
     return (x + eps * input_gradient_sign(model, x, y, layer)).clamp_(0.0, 1.0).detach()
+
+
+def perturb(
+    model: LocalErrorMLP,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    attack: str,
+    strength: float,
+    seed: int,
+    layer: int = -1,
+    chunk: int = 2000,
+) -> torch.Tensor:
+    """The attacked version of x (n, 784), on x's device; strength 0 is x itself. The noise
+    is seeded by (seed, strength); `layer` is the readout FGSM differentiates."""
+    if attack not in CONDITIONS:
+        raise ValueError(f"attack {attack!r} unknown; use one of {CONDITIONS}")
+    if attack == CLEAN or strength == 0:
+        return x
+    if attack == "gaussian":
+        generator = torch.Generator().manual_seed(noise_seed(seed, strength))
+        return gaussian(x, strength, generator)
+    if attack == "fgsm":
+        return torch.cat(
+            [
+                fgsm(model, x[i : i + chunk], y[i : i + chunk], strength, layer)
+                for i in range(0, len(x), chunk)
+            ]
+        )
+    raise NotImplementedError(f"attack {attack!r} is named in study.ATTACKS; implement it here")
 
 
 def perturbation_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, float]:

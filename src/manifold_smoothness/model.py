@@ -8,9 +8,11 @@ classifier on its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -43,6 +45,20 @@ class ModelConfig:
         if self.readout_init not in READOUT_INITS:
             raise ValueError(f"readout init {self.readout_init!r} unknown; use {READOUT_INITS}")
         object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
+
+    @classmethod
+    def from_spec(cls, spec: Mapping) -> ModelConfig:
+        """The architecture of a config `models` entry: hidden, activation and readout
+        {init, scale}; absent optional keys take the defaults above, `training` is ignored."""
+        if "hidden" not in spec:
+            raise ValueError(f"model spec {dict(spec)} has no 'hidden' widths; add hidden: [...]")
+        readout = spec.get("readout", {})
+        return cls(
+            hidden=tuple(spec["hidden"]),
+            activation=spec.get("activation", cls.activation),
+            readout_init=readout.get("init", cls.readout_init),
+            readout_scale=float(readout.get("scale", cls.readout_scale)),
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -104,6 +120,39 @@ class LocalErrorMLP(nn.Module):
         return self.logits(self.forward(x))[-1].argmax(dim=1)
 
 
+def _numpy(a: torch.Tensor | np.ndarray) -> np.ndarray:
+    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
+def readout_hits(
+    hidden: torch.Tensor | np.ndarray,
+    readout: torch.Tensor | np.ndarray,
+    labels: torch.Tensor | np.ndarray,
+) -> int:
+    """How many rows of hidden (n, N_l) the readout (10, N_l) classifies as labels (n,).
+
+    Computed with numpy whatever the inputs: near-ties in the argmax depend on the matmul's
+    rounding, and one arithmetic everywhere keeps training logs and spectra consistent."""
+    h, b, y = _numpy(hidden), _numpy(readout), _numpy(labels)
+    if h.ndim != 2 or b.ndim != 2 or h.shape[1] != b.shape[1] or y.shape != (len(h),):
+        raise ValueError(
+            f"readout of shapes hidden {h.shape}, readout {b.shape}, labels {y.shape}: "
+            "expected (n, N), (n_classes, N) and (n,)"
+        )
+    return int(np.count_nonzero((h @ b.T).argmax(axis=1) == y))
+
+
+def readout_accuracy(
+    hidden: torch.Tensor | np.ndarray,
+    readout: torch.Tensor | np.ndarray,
+    labels: torch.Tensor | np.ndarray,
+) -> float:
+    """Fraction of rows of hidden (n, N_l) that the readout (10, N_l) classifies as labels (n,)."""
+    if len(labels) == 0:
+        raise ValueError("readout accuracy of no samples is undefined; pass at least one row")
+    return readout_hits(hidden, readout, labels) / len(labels)
+
+
 def local_losses(model: LocalErrorMLP, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
     """Cross-entropy of every layer's readout; their sum trains all layers in one pass."""
     return [nn.functional.cross_entropy(z, y) for z in model.logits(model(x))]
@@ -127,3 +176,16 @@ def load_model(path: str | Path) -> LocalErrorMLP:
             f"{path} does not hold a LocalErrorMLP ({err}); delete it and rerun snakemake"
         ) from err
     return model.eval()
+
+
+def model_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata training stored in model.pt (dataset, model, seed ...), to check a model
+    against the path it was found at; a model.pt without it was not written by training."""
+    blob = load_torch(path)
+    meta = blob.get("meta") if isinstance(blob, dict) else None
+    if not isinstance(meta, dict):
+        raise CorruptFileError(
+            f"{path} holds no training metadata, so training did not write it; "
+            "delete it and rerun snakemake"
+        )
+    return {str(k): str(v) for k, v in meta.items()}

@@ -3,7 +3,8 @@
 All layers learn in one pass: the loss is the sum of the layers' local cross-entropies, and
 because every layer's input is detached the sum's gradient for layer l is that of its own loss.
 A checkpoint is written after every epoch; a run that is killed resumes from it and ends with
-the same weights as an uninterrupted run (same device and thread count).
+the same weights as an uninterrupted run (same device and thread count). A checkpoint is resumed
+only by the very run that wrote it: same configs, seed, training and test split, and code.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 import pyarrow as pa
 import torch
 
-from manifold_smoothness.model import LocalErrorMLP, ModelConfig, save_model
+from manifold_smoothness.devices import model_device, resolve_device
+from manifold_smoothness.model import LocalErrorMLP, ModelConfig, readout_hits, save_model
 from manifold_smoothness.storage import load_torch, save_torch, write_table
 
 log = logging.getLogger(__name__)
 LR_SCHEDULES = ("constant", "cosine")
+# A layer whose mean epoch loss exceeds this many times the loss of a uniform guess
+# (ln n_classes) has exploded: far worse than chance, though not (yet) NaN.
+EXPLODED_LOSS_FACTOR = 100.0
 
 
 class DivergenceError(RuntimeError):
@@ -46,42 +52,114 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError(f"epochs, batch_size and lr must be positive, got {self}")
 
+    @classmethod
+    def from_spec(cls, spec: Mapping) -> TrainConfig:
+        """The optimisation settings of a config `models` entry: its `training` mapping."""
+        if "training" not in spec:
+            raise ValueError(f"model spec {dict(spec)} has no 'training' settings; add training:")
+        training = dict(spec["training"])
+        names = {f.name for f in fields(cls)}
+        required = {f.name for f in fields(cls) if f.default is MISSING}
+        if unknown := sorted(set(training) - names):
+            raise ValueError(f"training settings {unknown} unknown; use some of {sorted(names)}")
+        if missing := sorted(required - set(training)):
+            raise ValueError(f"training settings lack {missing}; add them under training:")
+        return cls(**training)
 
-def resolve_device(device: str) -> torch.device:
-    """`auto` -> cuda when available, else cpu; an explicit `cuda` without a GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device: cuda was requested but torch sees no GPU; use auto or cpu")
-    return torch.device(device)
+
+def run_identity(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    seed: int,
+    data_id: str,
+    test_id: str,
+    code_id: str,
+) -> dict:
+    """Everything a checkpoint's contents depend on: the test split too, since the checkpoint
+    carries the test accuracies, and the code, since a code change changes the weights."""
+    return {
+        "model": model_config.to_dict(),
+        "training": asdict(train_config),
+        "seed": seed,
+        "data_id": data_id,
+        "test_id": test_id,
+        "code_id": code_id,
+    }
 
 
-def fingerprint(
-    model_config: ModelConfig, train_config: TrainConfig, seed: int, data_id: str
-) -> str:
-    """Identity of a training run; a checkpoint is resumed only by the run that wrote it."""
-    blob = json.dumps(
-        [model_config.to_dict(), asdict(train_config), seed, data_id], sort_keys=True, default=str
-    )
+def fingerprint(identity: dict) -> str:
+    """Hash of a run identity; a checkpoint is resumed only by the run that wrote it."""
+    blob = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
 @torch.no_grad()
-def layer_accuracies(model: LocalErrorMLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 4096):
-    """Accuracy of every layer's readout on (x, y): a list of floats, one per layer."""
+def layer_accuracies(
+    model: LocalErrorMLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 4096
+) -> list[float]:
+    """Accuracy of every layer's readout on x (n, 784), y (n,): one float per layer."""
     model.eval()
-    correct = torch.zeros(model.n_layers, dtype=torch.int64)
+    device = model_device(model)
+    correct = [0] * model.n_layers
     for start in range(0, len(x), chunk):
-        logits = model.logits(model(x[start : start + chunk]))
+        hiddens = model(x[start : start + chunk].to(device))
         yy = y[start : start + chunk]
-        correct += torch.stack([(z.argmax(1) == yy).sum().cpu() for z in logits])
-    return (correct.double() / len(x)).tolist()
+        for layer, h in enumerate(hiddens):
+            correct[layer] += readout_hits(h, model.readout(layer), yy)
+    return [c / len(x) for c in correct]
+
+
+def warn_if_exploded(losses: list[float], epoch: int, lr: float, n_classes: int) -> None:
+    """Warn about every layer whose mean epoch loss (one per layer) has exploded."""
+    bound = EXPLODED_LOSS_FACTOR * math.log(n_classes)
+    for layer, loss in enumerate(losses, start=1):
+        if loss > bound:
+            log.warning(
+                "loss of layer %d is %.4g at epoch %d, over %g x a uniform guess (%.3g): "
+                "training has exploded; lower the learning rate (lr=%g)",
+                layer,
+                loss,
+                epoch,
+                EXPLODED_LOSS_FACTOR,
+                bound,
+                lr,
+            )
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
     if config.lr_schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
+
+
+def _resume(
+    checkpoint_path: Path,
+    identity: dict,
+    model: LocalErrorMLP,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    shuffle: torch.Generator,
+) -> tuple[list[dict], int]:
+    """Load the checkpoint into the training state if this very run wrote it; returns the
+    log rows so far and the next epoch (no rows and epoch 1 when starting afresh)."""
+    if not checkpoint_path.exists():
+        return [], 1
+    state = load_torch(checkpoint_path)
+    if state.get("fingerprint") != fingerprint(identity):
+        written_by = state.get("identity", {})
+        changed = [k for k in identity if written_by.get(k) != identity[k]] or ["unknown"]
+        log.info(
+            "ignoring %s: another run wrote it (differs in %s); training from scratch",
+            checkpoint_path,
+            ", ".join(changed),
+        )
+        return [], 1
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    shuffle.set_state(state["shuffle"])
+    log.info("resuming from %s after epoch %d", checkpoint_path, state["epoch"])
+    return list(state["rows"]), state["epoch"] + 1
 
 
 def train(
@@ -91,13 +169,18 @@ def train(
     train_data: tuple[torch.Tensor, torch.Tensor],
     test_data: tuple[torch.Tensor, torch.Tensor],
     checkpoint_path: str | Path,
+    *,
+    data_id: str,
+    test_id: str,
+    code_id: str,
     device: str = "cpu",
-    data_id: str = "",
 ) -> tuple[LocalErrorMLP, list[dict]]:
     """Train one seed; returns the model and the per-epoch, per-layer log rows.
 
-    x tensors are (n, 784) float32 in [0, 1]; y are (n,) int64. Resumes from `checkpoint_path`
-    when it holds a checkpoint of this very run (same fingerprint)."""
+    x tensors are (n, 784) float32 in [0, 1]; y are (n,) int64. `data_id`, `test_id` and
+    `code_id` name the training split, the test split and the code; a checkpoint at
+    `checkpoint_path` is resumed only when it was written by a run with the same ids, configs
+    and seed."""
     dev = resolve_device(device)
     if dev.type == "cpu":
         torch.use_deterministic_algorithms(True)
@@ -107,23 +190,9 @@ def train(
     )
     scheduler = _scheduler(optimizer, train_config)
     shuffle = torch.Generator().manual_seed(seed)
-    key = fingerprint(model_config, train_config, seed, data_id)
-    rows: list[dict] = []
-    start_epoch = 1
-
+    identity = run_identity(model_config, train_config, seed, data_id, test_id, code_id)
     checkpoint_path = Path(checkpoint_path)
-    if checkpoint_path.exists():
-        state = load_torch(checkpoint_path)
-        if state.get("fingerprint") == key:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            shuffle.set_state(state["shuffle"])
-            rows = list(state["rows"])
-            start_epoch = state["epoch"] + 1
-            log.info("resuming from %s after epoch %d", checkpoint_path, state["epoch"])
-        else:
-            log.info("ignoring %s: it belongs to another configuration", checkpoint_path)
+    rows, start_epoch = _resume(checkpoint_path, identity, model, optimizer, scheduler, shuffle)
 
     x_train, y_train = (t.to(dev) for t in train_data)
     x_test, y_test = (t.to(dev) for t in test_data)
@@ -154,19 +223,22 @@ def train(
             correct += torch.stack([(z.argmax(1) == y).sum() for z in logits]).detach()
         scheduler.step()
         test_acc = layer_accuracies(model, x_test, y_test)
+        train_loss = [float(loss_sum[layer] / n) for layer in range(model.n_layers)]
         for layer in range(model.n_layers):
             rows.append(
                 {
                     "epoch": epoch,
                     "layer": layer + 1,
-                    "train_loss": float(loss_sum[layer] / n),
+                    "train_loss": train_loss[layer],
                     "train_accuracy": float(correct[layer] / n),
                     "test_accuracy": test_acc[layer],
                 }
             )
+        warn_if_exploded(train_loss, epoch, train_config.lr, model_config.n_classes)
         save_torch(
             {
-                "fingerprint": key,
+                "fingerprint": fingerprint(identity),
+                "identity": identity,
                 "epoch": epoch,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),

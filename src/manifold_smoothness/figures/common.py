@@ -17,20 +17,19 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-# Figure name -> caption file (reStructuredText, in rules/captions/) used by the Snakemake report.
-CAPTIONS: dict[str, str] = {
-    name: f"{name}.rst"
-    for name in ("training", "spectra", "layers", "gaussian", "fgsm", "accuracy_alpha")
-}
+from manifold_smoothness.study import FIGURES
 
-# Human-readable attack names and the meaning of their strength parameter (axis labels).
+# Figure name -> caption file (reStructuredText, in rules/captions/) used by the Snakemake report.
+CAPTIONS: dict[str, str] = {name: f"{name}.rst" for name in FIGURES}
+
+# Human-readable attack names and the meaning of their strength parameter (axis labels), one
+# entry per attack of study.ATTACKS (tests check that none is missing).
 ATTACK_NAMES: dict[str, str] = {"gaussian": "Gaussian noise", "fgsm": "FGSM"}
 STRENGTH_LABELS: dict[str, str] = {
     "gaussian": r"noise std $\sigma$",
     "fgsm": r"FGSM step $\epsilon$",
 }
 STRENGTH_SYMBOLS: dict[str, str] = {"gaussian": r"$\sigma$", "fgsm": r"$\epsilon$"}
-CLEAN = "clean"
 
 # Axis labels of the per-layer quantities of the summary table.
 METRIC_LABELS: dict[str, str] = {

@@ -7,7 +7,6 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from manifold_smoothness.figures.common import (
-    CLEAN,
     METRIC_LABELS,
     SUMMARY_METRICS,
     attack_rows,
@@ -19,6 +18,7 @@ from manifold_smoothness.figures.common import (
     source_label,
     titled,
 )
+from manifold_smoothness.study import CLEAN
 
 LAYER_COLUMNS = ("seed", "attack", "layer", *SUMMARY_METRICS)
 

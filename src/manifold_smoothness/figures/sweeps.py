@@ -14,7 +14,6 @@ from matplotlib.lines import Line2D
 
 from manifold_smoothness.figures.common import (
     ATTACK_NAMES,
-    CLEAN,
     METRIC_LABELS,
     STRENGTH_LABELS,
     STRENGTH_SYMBOLS,
@@ -32,6 +31,7 @@ from manifold_smoothness.figures.common import (
     source_label,
     titled,
 )
+from manifold_smoothness.study import ATTACKS, CLEAN
 
 SWEEP_COLUMNS = ("seed", "attack", "strength", "layer", *SUMMARY_METRICS)
 START_MARKER_SIZE = 9  # marker of the strength-0 (clean) end of an accuracy-alpha path
@@ -132,9 +132,7 @@ def plot_paths(ax: Axes, rows: pd.DataFrame, attack: str, n_layers: int) -> None
             annotate_strengths(ax, path, attack)
 
 
-def plot_accuracy_alpha(
-    summary: pd.DataFrame, attacks: Sequence[str] = ("gaussian", "fgsm")
-) -> Figure:
+def plot_accuracy_alpha(summary: pd.DataFrame, attacks: Sequence[str] = ATTACKS) -> Figure:
     """Accuracy against alpha as each attack strengthens: one panel per attack, one path per
     layer (seed means), starting at the clean (strength 0) point."""
     check_frame(summary, SWEEP_COLUMNS, "summary")
