@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SNAKEMAKE_ARGS ?=
 
-.PHONY: install reproduce quick report test lint format clean-quick
+.PHONY: install reproduce quick report test lint format
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,8 @@ lint: install
 	$(BIN)/ruff format --check src tests bench rules/scripts
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
+
+format: install
+	$(BIN)/ruff check --fix src tests bench rules/scripts
+	$(BIN)/ruff format src tests bench rules/scripts
+	$(BIN)/snakefmt Snakefile rules

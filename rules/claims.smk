@@ -27,12 +27,14 @@ rule check_claims:
         summary=f"{MODEL_DIR}/summary.parquet",
         dimension=f"{DATA_DIR}/input_dimension.json",
     output:
-        md=report(
-            "results/claims/{dataset}/{model}.md",
+        md="results/claims/{dataset}/{model}.md",
+        json="results/claims/{dataset}/{model}.json",
+        # the report shows HTML in the page (Markdown would only be a download link there)
+        html=report(
+            "results/claims/{dataset}/{model}.html",
             caption="captions/claims.rst",
             category="{model}",
         ),
-        json="results/claims/{dataset}/{model}.json",
     log:
         log_path("check_claims", PER_MODEL),
     benchmark:

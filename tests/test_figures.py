@@ -334,3 +334,11 @@ def test_every_caption_file_exists_and_is_one_paragraph() -> None:
     for name, filename in CAPTIONS.items():
         text = (CAPTION_DIR / filename).read_text().strip()
         assert text and "\n\n" not in text, name
+
+
+def test_every_attack_of_the_study_has_its_axis_labels():
+    from manifold_smoothness.figures.common import ATTACK_NAMES, STRENGTH_LABELS, STRENGTH_SYMBOLS
+    from manifold_smoothness.study import ATTACKS
+
+    for labels in (ATTACK_NAMES, STRENGTH_LABELS, STRENGTH_SYMBOLS):
+        assert set(labels) == set(ATTACKS)

@@ -96,8 +96,8 @@ def rule_blocks() -> dict[str, str]:
 
 
 def test_every_rule_that_runs_code_names_its_stage_script_and_hashes_it():
-    """stage_script("x") and stage_code("x") name the same stage, its script exists and calls the stage
-    function of the same name in manifold_smoothness.stages.x."""
+    """stage_script("x") and stage_code("x") name the same stage, its script exists and calls
+    the stage function of the same name in manifold_smoothness.stages.x."""
     runs_code = 0
     for rule, block in rule_blocks().items():
         scripts = re.findall(r'stage_script\("(\w+)"\)', block)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from manifold_smoothness.model import LocalErrorMLP, readout_accuracy
-from manifold_smoothness.storage import load_torch
+from manifold_smoothness.storage import CorruptFileError, load_torch
 from manifold_smoothness.training import DivergenceError, TrainConfig, layer_accuracies, train
 
 IDS = {"data_id": "tiny-train", "test_id": "tiny-test", "code_id": "code-a"}
@@ -192,3 +192,17 @@ def test_killed_run_resumes_to_identical_weights(tmp_path):
     expected = torch.load(str(reference) + ".final", weights_only=True)
     for key in expected:
         assert torch.equal(final[key], expected[key]), key
+
+
+@pytest.mark.parametrize("content", [{"epoch": 3}, [1, 2, 3], "weights"])
+def test_a_checkpoint_training_did_not_write_is_refused_by_name(
+    tmp_path, tiny_data, tiny_model_config, tiny_train_config, content
+):
+    """Not resumed, not silently overwritten: the message names the file and the fix."""
+    import torch
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    torch.save(content, checkpoint)
+    ids = {"data_id": "d", "test_id": "t", "code_id": "c"}
+    with pytest.raises(CorruptFileError, match="checkpoint.pt is not a training checkpoint"):
+        train(tiny_model_config, tiny_train_config, 0, tiny_data, tiny_data, checkpoint, **ids)

@@ -12,8 +12,9 @@ import pytest
 import yaml
 from workflow_runner import ROOT, planned_jobs, snakemake
 
+from manifold_smoothness.study import ATTACKS, FIGURE_FORMATS, FIGURES
+
 pytestmark = pytest.mark.workflow
-FIGURES = ("training", "spectra", "layers", "gaussian", "fgsm", "accuracy_alpha")
 
 
 def quick_config() -> dict:
@@ -23,7 +24,7 @@ def quick_config() -> dict:
 def test_quick_preset_builds_every_figure_and_the_claims(quick_run):
     figures = quick_run / "results" / "figures" / "mnist" / "quick"
     for name in FIGURES:
-        for ext in ("pdf", "png"):
+        for ext in FIGURE_FORMATS:
             assert (figures / f"{name}.{ext}").stat().st_size > 1000, name
     claims = (quick_run / "results" / "claims" / "mnist" / "quick.md").read_text()
     assert all(word in claims for word in ("Claim 1", "Claim 2", "Claim 3"))
@@ -33,7 +34,7 @@ def test_summary_holds_every_seed_condition_and_layer(quick_run):
     config = quick_config()
     summary = pd.read_parquet(quick_run / "results" / "mnist" / "quick" / "summary.parquet")
     n_layers = len(config["models"][0]["hidden"])
-    grids = [config["attacks"][a]["strengths"] for a in ("gaussian", "fgsm")]
+    grids = [config["attacks"][a]["strengths"] for a in ATTACKS]
     conditions = 1 + sum(len(g) for g in grids)  # clean + every grid point (0 copies clean)
     assert len(summary) == len(config["seeds"]) * conditions * n_layers
     clean = summary[summary.attack == "clean"].sort_values(["seed", "layer"])
@@ -107,7 +108,7 @@ def test_snakefmt_leaves_files_unchanged():
 def test_report_holds_every_figure_the_config_and_the_claims(quick_run):
     snakemake(quick_run, "--configfile", "config/quick.yaml", "--report", "results/report.html")
     html = (quick_run / "results" / "report.html").read_text()
-    for name in (*[f"{figure}.png" for figure in FIGURES], "config.yaml", "quick.md"):
+    for name in (*[f"{figure}.png" for figure in FIGURES], "config.yaml", "quick.html"):
         assert name in html, name
 
 

@@ -189,3 +189,25 @@ def render_markdown(result: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+HTML_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 60em; margin: 1em auto; line-height: 1.4; }}
+table {{ border-collapse: collapse; margin: 0.5em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""
+
+
+def render_html(markdown_text: str, title: str = "Claims check") -> str:
+    """The Markdown report as a standalone HTML page: the Snakemake report shows HTML results
+    in the page, while a Markdown file is only a download link there."""
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables"], output_format="html")
+    return HTML_PAGE.format(title=title, body=body)

@@ -23,7 +23,13 @@ import torch
 
 from manifold_smoothness.devices import model_device, resolve_device
 from manifold_smoothness.model import LocalErrorMLP, ModelConfig, readout_hits, save_model
-from manifold_smoothness.storage import load_torch, save_torch, write_table
+from manifold_smoothness.storage import (
+    REBUILD_HINT,
+    CorruptFileError,
+    load_torch,
+    save_torch,
+    write_table,
+)
 
 log = logging.getLogger(__name__)
 LR_SCHEDULES = ("constant", "cosine")
@@ -132,6 +138,9 @@ def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
 
 
+CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "shuffle", "rows")
+
+
 def _resume(
     checkpoint_path: Path,
     identity: dict,
@@ -145,7 +154,11 @@ def _resume(
     if not checkpoint_path.exists():
         return [], 1
     state = load_torch(checkpoint_path)
-    if state.get("fingerprint") != fingerprint(identity):
+    if not isinstance(state, dict) or "fingerprint" not in state:
+        raise CorruptFileError(
+            f"{checkpoint_path} is not a training checkpoint (no fingerprint); {REBUILD_HINT}"
+        )
+    if state["fingerprint"] != fingerprint(identity):
         written_by = state.get("identity", {})
         changed = [k for k in identity if written_by.get(k) != identity[k]] or ["unknown"]
         log.info(
@@ -154,10 +167,18 @@ def _resume(
             ", ".join(changed),
         )
         return [], 1
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    shuffle.set_state(state["shuffle"])
+    missing = [key for key in CHECKPOINT_KEYS if key not in state]
+    if missing:
+        raise CorruptFileError(f"{checkpoint_path} lacks {missing}; {REBUILD_HINT}")
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        shuffle.set_state(state["shuffle"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as err:
+        raise CorruptFileError(
+            f"{checkpoint_path} does not fit this model ({err}); {REBUILD_HINT}"
+        ) from err
     log.info("resuming from %s after epoch %d", checkpoint_path, state["epoch"])
     return list(state["rows"]), state["epoch"] + 1
 

@@ -40,4 +40,7 @@ def check_claims(job) -> None:
         source = f"TwoNN estimate on {samples} test images"
     result = claims.evaluate_claims(frame, p.thresholds, dimension, input_dimension_source=source)
     Path(job.output.json).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    Path(job.output.md).write_text(claims_report.render_markdown(result))
+    text = claims_report.render_markdown(result)
+    Path(job.output.md).write_text(text)
+    title = f"Claims check: {job.wildcards.dataset} / {job.wildcards.model}"
+    Path(job.output.html).write_text(claims_report.render_html(text, title))

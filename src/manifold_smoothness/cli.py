@@ -1,0 +1,83 @@
+"""Command line for looking at results without writing pandas.
+
+python -m manifold_smoothness summary results/mnist/mlp5x1000/summary.parquet
+python -m manifold_smoothness summary SUMMARY --attack fgsm --strength 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from manifold_smoothness.storage import CorruptFileError, read_table
+
+MEASURES = {"accuracy": "accuracy", "alpha": "alpha", "dimension": "D"}  # column -> heading
+COLUMNS = ["dataset", "model", "seed", "attack", "strength", "layer", *MEASURES]
+
+
+class ConditionError(ValueError):
+    """The requested attack or strength is not in the summary file."""
+
+
+def layer_table(
+    summary: pd.DataFrame, attack: str = "clean", strength: float | None = None
+) -> pd.DataFrame:
+    """Mean and std over seeds of accuracy, alpha and D, one row per layer of one condition.
+
+    Without `strength` every strength of `attack` is listed (one row per strength and layer)."""
+    rows = summary[summary["attack"] == attack]
+    if rows.empty:
+        attacks = sorted(summary["attack"].unique().tolist())
+        raise ConditionError(f"no attack {attack!r} in the summary; it has {attacks}")
+    if strength is not None:
+        strengths = sorted(rows["strength"].unique().tolist())
+        rows = rows[np.isclose(rows["strength"], strength, rtol=0, atol=1e-9)]
+        if rows.empty:
+            raise ConditionError(
+                f"no strength {strength:g} for attack {attack!r}; it has {strengths}"
+            )
+    keys = ["strength", "layer"] if rows["strength"].nunique() > 1 else ["layer"]
+    stats = rows.groupby(keys)[list(MEASURES)].agg(["mean", "std"])
+    stats.columns = [f"{MEASURES[name]} {stat}" for name, stat in stats.columns]
+    stats["seeds"] = rows.groupby(keys)["seed"].nunique()
+    return stats
+
+
+def _summary_command(args: argparse.Namespace) -> str:
+    summary = read_table(args.path, columns=COLUMNS).to_pandas()
+    table = layer_table(summary, args.attack, args.strength)
+    models = ", ".join(sorted(set(summary["dataset"] + " / " + summary["model"])))
+    condition = args.attack if args.strength is None else f"{args.attack} {args.strength:g}"
+    body = table.to_string(float_format=lambda x: f"{x:.4f}")
+    return f"{models}, {condition} (mean and std over seeds)\n{body}"
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="python -m manifold_smoothness")
+    commands = main_parser.add_subparsers(dest="command", required=True)
+    summary = commands.add_parser(
+        "summary", help="per-layer accuracy, alpha and D of a summary.parquet (mean/std over seeds)"
+    )
+    summary.add_argument("path", help="a summary.parquet written by summarize_spectra")
+    summary.add_argument("--attack", default="clean", help="clean (default), gaussian, fgsm")
+    summary.add_argument(
+        "--strength", type=float, help="one strength of the attack (default: all of them)"
+    )
+    summary.set_defaults(run=_summary_command)
+    return main_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; print the result, or a one-line error and return 1."""
+    args = parser().parse_args(argv)
+    try:
+        print(args.run(args))
+    except (FileNotFoundError, CorruptFileError, ConditionError, KeyError) as err:
+        message = err.args[0] if err.args else repr(err)  # KeyError's str() adds quotes
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    return 0
