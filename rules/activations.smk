@@ -1,45 +1,40 @@
-rule record_activations:
-    input:
-        in_study,
-        model=f"{SEED_DIR}/model.pt",
-        test=f"{DATA_DIR}/test.parquet",
-    output:
-        activations=activations_output(),
-    log:
-        log_path("record_activations", PER_CONDITION),
-    benchmark:
-        benchmark_path("record_activations", PER_CONDITION)
-    wildcard_constraints:
-        attack="|".join(ATTACKS),
-    group:
-        "analysis"
-    conda:
-        "../envs/pipeline.yaml"
-    threads: config["threads"]
-    resources:
-        mem_mb=4000,
-        runtime=20,
-    params:
-        attack=lambda wildcards: wildcards.attack,
-        strength=lambda wildcards: float(wildcards.strength),
-        seed=lambda wildcards: int(wildcards.seed),
-        # only FGSM depends on the target: changing it must not rerun the other conditions
-        target=lambda wildcards: fgsm_target(wildcards.attack),
-        samples=config["analysis"]["samples"],
-        device=config["device"],
-        code=stage_code("record_activations"),
-    script:
-        stage_script("record_activations")
+# One job per (model, seed, attack) records every strength of the attack's grid (the clean
+# input is the attack `clean` with the one strength 0): one process start per grid, not per
+# condition. Rules record_activations_<attack>, one per name of study.CONDITIONS.
+for attack in CONDITIONS:
+    if not targets.grid(config, attack):
+        continue  # an attack whose grid is only 0 adds nothing beyond the clean condition
 
-
-# The clean condition (strength 0 of every attack) is kept even when swept ones are temporary.
-use rule record_activations as record_clean_activations with:
-    output:
-        activations=f"{CONDITION_DIR}/activations.parquet",
-    log:
-        log_path("record_clean_activations", PER_CONDITION),
-    benchmark:
-        benchmark_path("record_clean_activations", PER_CONDITION)
-    wildcard_constraints:
-        attack=CLEAN,
-        strength="0",
+    rule:
+        name:
+            f"record_activations_{attack}"
+        input:
+            in_study,
+            model=f"{SEED_DIR}/model.pt",
+            test=f"{DATA_DIR}/test.parquet",
+        output:
+            # swept activations (~150 MB each at paper scale) are temporary unless kept
+            activations=activation_outputs(attack),
+        log:
+            log_path(f"record_activations_{attack}", PER_SEED),
+        benchmark:
+            benchmark_path(f"record_activations_{attack}", PER_SEED)
+        group:
+            "analysis"
+        conda:
+            "../envs/pipeline.yaml"
+        threads: config["threads"]
+        resources:
+            mem_mb=4000,
+            runtime=10 + 2 * len(targets.grid(config, attack)),
+        params:
+            attack=attack,
+            strengths=targets.grid(config, attack),
+            seed=lambda wildcards: int(wildcards.seed),
+            # only FGSM depends on the target: changing it must not rerun the other attacks
+            target=fgsm_target(attack),
+            samples=config["analysis"]["samples"],
+            device=config["device"],
+            code=stage_code("record_activations"),
+        script:
+            stage_script("record_activations")

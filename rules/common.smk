@@ -37,8 +37,6 @@ wildcard_constraints:
     dataset="[a-z-]+",
     model="[A-Za-z0-9][A-Za-z0-9_.-]*",
     seed=r"\d+",
-    attack="|".join(CONDITIONS),
-    strength=r"[0-9][0-9.e+-]*",
     split="|".join(SPLITS),
 
 
@@ -80,10 +78,12 @@ def seed_files(name):
     return lambda w: targets.seed_files(config, name, w.dataset, w.model)
 
 
-def activations_output():
-    """Swept-condition activations (~150 MB each at paper scale) are temporary unless kept."""
-    path = f"{CONDITION_DIR}/activations.parquet"
-    return path if config["analysis"]["keep_activations"] else temp(path)
+def activation_outputs(attack):
+    """Activation files of one attack's grid; swept ones are temporary unless kept, the clean
+    ones always stay (figures and later analyses read them)."""
+    files = targets.sweep_files(config, attack, "activations.parquet")
+    keep = attack == CLEAN or config["analysis"]["keep_activations"]
+    return files if keep else [temp(f) for f in files]
 
 
 def figure_output(name):

@@ -1,26 +1,57 @@
-rule compute_spectrum:
+# One job per (model, seed, attack), like the activations it reads: compute_spectrum_<attack>.
+for attack in CONDITIONS:
+    if not targets.grid(config, attack):
+        continue
+
+    rule:
+        name:
+            f"compute_spectrum_{attack}"
+        input:
+            in_study,
+            activations=targets.sweep_files(config, attack, "activations.parquet"),
+            model=f"{SEED_DIR}/model.pt",
+        output:
+            spectra=targets.sweep_files(config, attack, "spectrum.parquet"),
+        log:
+            log_path(f"compute_spectrum_{attack}", PER_SEED),
+        benchmark:
+            benchmark_path(f"compute_spectrum_{attack}", PER_SEED)
+        group:
+            "analysis"
+        conda:
+            "../envs/pipeline.yaml"
+        threads: config["threads"]
+        resources:
+            mem_mb=4000,
+            runtime=10 + 2 * len(targets.grid(config, attack)),
+        params:
+            # what each input's path says it holds, checked against the file's own metadata
+            conditions=lambda wildcards, attack=attack: targets.sweep_conditions(
+                config, attack, wildcards
+            ),
+            code=stage_code("compute_spectrum"),
+        script:
+            stage_script("compute_spectrum")
+
+
+# A condition file outside the study (a strength not in its attack's grid, an unknown attack)
+# matches no rule above; this one matches exactly those and refuses them at DAG time with the
+# config key to change, instead of Snakemake's bare "no rule to produce".
+rule refuse_condition_outside_study:
     input:
         in_study,
-        activations=f"{CONDITION_DIR}/activations.parquet",
-        model=f"{SEED_DIR}/model.pt",
     output:
-        spectrum=f"{CONDITION_DIR}/spectrum.parquet",
+        f"{SEED_DIR}/{{condition}}/{{file}}",
     log:
-        log_path("compute_spectrum", PER_CONDITION),
-    benchmark:
-        benchmark_path("compute_spectrum", PER_CONDITION)
-    group:
-        "analysis"
+        log_path("refuse_condition_outside_study", f"{PER_SEED}/{{condition}}/{{file}}"),
+    wildcard_constraints:
+        condition=targets.outside_study_pattern(config),
+        file="activations.parquet|spectrum.parquet",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
-    threads: config["threads"]
-    resources:
-        mem_mb=4000,
-        runtime=20,
-    params:
-        code=stage_code("compute_spectrum"),
-    script:
-        stage_script("compute_spectrum")
+    shell:
+        "false  # never runs: in_study refuses every target of this rule"
 
 
 rule summarize_spectra:

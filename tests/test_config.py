@@ -1,6 +1,7 @@
 """Malformed configs are rejected before any job runs, with a message that names the key."""
 
 import copy
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,13 @@ import yaml
 from snakemake.utils import validate
 from snakemake_interface_common.exceptions import WorkflowError
 
-from manifold_smoothness.config import ConfigError, check_config, format_strength
+from manifold_smoothness.config import (
+    SCHEMA_PATH,
+    ConfigError,
+    check_config,
+    format_strength,
+    key_path,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "rules" / "schemas" / "config.schema.yaml"
@@ -56,6 +63,30 @@ def test_every_schema_key_has_a_description_and_a_default():
     walk(schema, "config")
 
 
+def test_every_schema_number_has_a_finite_range():
+    schema = yaml.safe_load(SCHEMA.read_text())
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            types = node.get("type", [])
+            if {"number", "integer"} & set([types] if isinstance(types, str) else types):
+                assert {"minimum", "exclusiveMinimum"} & node.keys(), f"{path} has no lower bound"
+                assert {"maximum", "exclusiveMaximum"} & node.keys(), f"{path} has no upper bound"
+            for key, sub in node.items():
+                walk(sub, f"{path}.{key}")
+
+    walk(schema, "schema")
+
+
+def test_check_config_reads_the_schema_the_snakefile_validates_against():
+    assert SCHEMA_PATH == SCHEMA
+
+
+def test_key_path_writes_list_indices_in_brackets():
+    assert key_path(("models", 0, "readout", "scale")) == "models[0].readout.scale"
+    assert key_path(("seeds", 3)) == "seeds[3]"
+
+
 def _set(config: dict, dotted: str, value) -> dict:
     node = config
     *parents, last = dotted.split(".")
@@ -92,6 +123,13 @@ MALFORMED = [
     ("analysis.fit_windw", [11, 500], "fit_windw"),
     ("claims.monotonic_rho", 1.5, "maximum"),
     ("threads", 0, "minimum"),
+    ("threads", True, "not of type 'integer'"),
+    ("models.0.hidden", [100, False], "not of type 'integer'"),
+    ("models.0.training.lr", math.inf, "maximum"),
+    ("seeds", [0, 2**31], "maximum"),
+    ("models.0.name", "mlp\n", "does not match"),
+    ("models.0.name", "m" * 300, "too long"),
+    ("dataset.test_subset", 20_000, "maximum"),
 ]
 
 
@@ -118,6 +156,71 @@ CROSS_KEY = [
 def test_cross_key_checks_name_the_key(key, value, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         load(_set(default_config(), key, value))
+
+
+def _grid_with_nan() -> list[float]:
+    grid = default_config()["attacks"]["gaussian"]["strengths"]
+    grid[3] = math.nan
+    return grid
+
+
+# What JSON Schema accepts but the study cannot use: check_config names the key.
+NOT_FINITE_OR_NOT_INTEGER = [
+    pytest.param(
+        "attacks.gaussian.strengths",
+        _grid_with_nan(),
+        r"attacks\.gaussian\.strengths\[3\]': nan is not a finite number",
+        id="nan-strength",
+    ),
+    pytest.param(
+        "models.0.readout.scale", math.nan, r"models\[0\]\.readout\.scale': nan", id="nan-scale"
+    ),
+    pytest.param(
+        "claims.input_dimension", math.nan, r"claims\.input_dimension': nan", id="nan-dimension"
+    ),
+    pytest.param("seeds", [0, 1.0, 2], r"seeds\[1\]': 1\.0 is a float .* write 1$", id="seed"),
+    pytest.param(
+        "models.0.training.epochs",
+        12.0,
+        r"models\[0\]\.training\.epochs': 12\.0 is a float .* write 12$",
+        id="epochs",
+    ),
+    pytest.param(
+        "models.0.training.batch_size",
+        128.0,
+        r"models\[0\]\.training\.batch_size': 128\.0 is a float",
+        id="batch-size",
+    ),
+    pytest.param(
+        "models.0.hidden", [1000.0, 1000], r"models\[0\]\.hidden\[0\]': 1000\.0", id="width"
+    ),
+    pytest.param("dataset.test_subset", 600.0, r"dataset\.test_subset': 600\.0", id="subset"),
+    pytest.param("analysis.samples", 500.0, r"analysis\.samples': 500\.0", id="samples"),
+    pytest.param(
+        "analysis.fit_window", [11, 500.0], r"analysis\.fit_window\[1\]': 500\.0", id="window"
+    ),
+    pytest.param("threads", 2.0, r"threads': 2\.0 is a float", id="threads"),
+]
+
+
+@pytest.mark.parametrize("key, value, message", NOT_FINITE_OR_NOT_INTEGER)
+def test_non_finite_numbers_and_float_integers_name_the_key(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load(_set(default_config(), key, value))
+
+
+def test_check_config_rejects_infinity_the_schema_would_also_reject():
+    config = load(default_config())
+    config["models"][0]["training"]["lr"] = -math.inf
+    with pytest.raises(ConfigError, match=r"models\[0\]\.training\.lr': -inf is not a finite"):
+        check_config(config)
+
+
+def test_check_config_rejects_a_boolean_where_an_integer_is_meant():
+    config = load(default_config())
+    config["models"][0]["training"]["epochs"] = True
+    with pytest.raises(ConfigError, match=r"models\[0\]\.training\.epochs': True is not of type"):
+        check_config(config)
 
 
 def test_window_too_small_for_narrow_layers_is_rejected():
@@ -149,3 +252,11 @@ def test_snakemake_stops_before_any_job_and_names_the_key(tmp_path):
     assert result.returncode != 0
     assert "hidden" in result.stdout + result.stderr
     assert "-3 is less than the minimum of 1" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("key, value", [("monotonic_rho", 0.0), ("high_accuracy", 1.5)])
+def test_claims_thresholds_are_checked_with_the_config_not_in_the_last_job(key, value):
+    config = load(default_config())
+    config["claims"][key] = value
+    with pytest.raises(ConfigError, match=rf"claims\.{key}"):
+        check_config(config)

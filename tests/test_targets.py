@@ -13,6 +13,8 @@ from manifold_smoothness.targets import (
     check_wildcards,
     condition_files,
     conditions,
+    outside_study_pattern,
+    sweep_files,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +71,29 @@ def test_a_condition_of_the_study_passes(config):
 def test_a_target_outside_the_study_is_refused_with_the_key_to_change(config, wildcards, message):
     with pytest.raises(TargetError, match=message):
         check_wildcards(config, wildcards)
+
+
+def test_sweep_files_hold_every_positive_strength_of_one_attack(config):
+    files = sweep_files(config, "fgsm", "spectrum.parquet")
+    assert len(files) == 20
+    assert files[0] == "results/{dataset}/{model}/seed{seed}/fgsm/0.025/spectrum.parquet"
+    assert sweep_files(config, "clean", "spectrum.parquet") == [
+        "results/{dataset}/{model}/seed{seed}/clean/0/spectrum.parquet"
+    ]
+
+
+def test_the_outside_pattern_matches_only_conditions_no_rule_makes(config):
+    import re
+
+    pattern = re.compile(outside_study_pattern(config) + "/spectrum.parquet")
+    assert pattern.fullmatch("gaussian/0.33/spectrum.parquet")
+    assert pattern.fullmatch("pgd/0.1/spectrum.parquet")
+    assert not pattern.fullmatch("gaussian/0.1/spectrum.parquet")
+    assert not pattern.fullmatch("clean/0/spectrum.parquet")
+
+
+def test_a_condition_path_part_outside_the_study_is_refused(config):
+    with pytest.raises(TargetError, match="attack 'pgd' is not one of the study's"):
+        check_wildcards(config, {"seed": "0", "condition": "pgd/0.1"})
+    with pytest.raises(TargetError, match="0.33 is not in attacks.fgsm.strengths"):
+        check_wildcards(config, {"seed": "0", "condition": "fgsm/0.33"})

@@ -63,7 +63,9 @@ def test_a_complete_run_has_nothing_left_to_do(quick_run):
     assert planned_jobs(quick_run, "--configfile", "config/quick.yaml") == {}
 
 
-def test_adding_one_strength_runs_only_that_strength(quick_run, tmp_path):
+def test_adding_one_strength_reruns_only_that_attacks_sweeps(quick_run, tmp_path):
+    """One job records (and one analyses) every strength of an attack for a seed: a new
+    strength reruns that attack's two jobs per seed, never training or the other attacks."""
     config = quick_config()
     config["attacks"]["gaussian"]["strengths"].append(0.5)
     extra = tmp_path / "extra.yaml"
@@ -71,11 +73,12 @@ def test_adding_one_strength_runs_only_that_strength(quick_run, tmp_path):
     jobs = planned_jobs(quick_run, "--configfile", str(extra))
     seeds = len(config["seeds"])
     out = snakemake(quick_run, "--dry-run", "--configfile", str(extra)).stdout
-    assert jobs["record_activations"] == seeds, out
-    assert jobs["compute_spectrum"] == seeds
-    assert "train_model" not in jobs and "prepare_dataset" not in jobs
-    assert "record_clean_activations" not in jobs
-    assert set(re.findall(r"gaussian/([0-9.]+)/activations", out)) == {"0.5"}
+    assert jobs["record_activations_gaussian"] == jobs["compute_spectrum_gaussian"] == seeds, out
+    assert not {"train_model", "prepare_dataset"} & set(jobs)
+    assert not [
+        r for r in jobs if r.startswith(("record_activations", "compute_")) and "gaussian" not in r
+    ]
+    assert set(re.findall(r"gaussian/([0-9.]+)/activations", out)) == {"0.5", "1"}
 
 
 def test_changing_the_fit_window_reruns_only_the_summary_and_after(quick_run, tmp_path):
@@ -85,7 +88,7 @@ def test_changing_the_fit_window_reruns_only_the_summary_and_after(quick_run, tm
     changed.write_text(yaml.safe_dump(config))
     jobs = planned_jobs(quick_run, "--configfile", str(changed))
     assert jobs.get("summarize_spectra") == 1
-    assert not {"train_model", "record_activations", "compute_spectrum"} & set(jobs)
+    assert not [r for r in jobs if r.startswith(("train_", "record_activations", "compute_"))]
     assert "plot_training" not in jobs  # does not read the summary
 
 
@@ -118,6 +121,7 @@ def test_changing_the_fgsm_target_reruns_only_fgsm_conditions(quick_run, tmp_pat
     changed = tmp_path / "target.yaml"
     changed.write_text(yaml.safe_dump(config))
     jobs = planned_jobs(quick_run, "--configfile", str(changed))
-    fgsm = [s for s in config["attacks"]["fgsm"]["strengths"] if s > 0]
-    assert jobs["record_activations"] == len(config["seeds"]) * len(fgsm)
-    assert "record_clean_activations" not in jobs and "train_model" not in jobs
+    assert jobs["record_activations_fgsm"] == len(config["seeds"])
+    assert not {"record_activations_clean", "record_activations_gaussian", "train_model"} & set(
+        jobs
+    )

@@ -1,13 +1,27 @@
-"""Checks of the study configuration that a JSON schema cannot express.
+"""Checks of the study configuration that the schema check of the Snakefile cannot express.
 
-The schema (rules/schemas/config.schema.yaml) checks types, ranges, enums and unknown keys;
-this module checks relations between keys, before any job runs, naming the offending key.
+snakemake.utils.validate checks types, ranges, enums and unknown keys against
+rules/schemas/config.schema.yaml. It lets through what JSON Schema counts as valid but the study
+cannot use: .nan and .inf (which pass every range check) and whole-number floats such as 12.0
+where an integer is meant. check_config rejects those, then checks relations between keys,
+before any job runs, naming the offending key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
 
+import yaml
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import best_match
+
+from manifold_smoothness.study import format_strength
+
+# The rules import the package from this checkout's src/, so the schema sits two levels up.
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "rules" / "schemas" / "config.schema.yaml"
 MIN_FIT_RANKS = 5
 SOURCES_FOR = {"bundled": ("mnist",), "debian": ("fashion-mnist",)}
 
@@ -16,9 +30,61 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message names the key and the fix."""
 
 
-def format_strength(strength: float) -> str:
-    """Path component of an attack strength: '0', '0.05', '0.125' (at most 6 significant digits)."""
-    return f"{float(strength):.6g}"
+def key_path(parts: Iterable[str | int]) -> str:
+    """A config key as written in messages: ('models', 0, 'readout', 'scale') ->
+    'models[0].readout.scale'."""
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def check_finite(node: object, parts: tuple[str | int, ...] = ()) -> None:
+    """Every number anywhere in the config must be finite (YAML's .nan/.inf pass range checks)."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            check_finite(value, (*parts, key))
+    elif isinstance(node, Sequence) and not isinstance(node, str):
+        for index, value in enumerate(node):
+            check_finite(value, (*parts, index))
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(
+            f"config key '{key_path(parts)}': {node} is not a finite number; write a finite value"
+        )
+
+
+def _is_integer(_checker: object, value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@cache
+def _strict_validator() -> Draft202012Validator:
+    """A validator of the config schema whose 'integer' excludes floats (12.0) and booleans."""
+    if not SCHEMA_PATH.is_file():
+        raise FileNotFoundError(
+            f"config schema {SCHEMA_PATH} is missing; run from a complete checkout of the pipeline"
+        )
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+    strict = validators.extend(Draft202012Validator, type_checker=checker)
+    return strict(schema)
+
+
+def check_types(config: Mapping) -> None:
+    """Re-validate against the schema with strict integers; name the key of the first error."""
+    error = best_match(_strict_validator().iter_errors(config))
+    if error is None:
+        return
+    key, value = key_path(error.absolute_path), error.instance
+    if isinstance(value, float) and value.is_integer() and error.validator == "type":
+        raise ConfigError(
+            f"config key '{key}': {value!r} is a float where an integer is meant; "
+            f"write {int(value)}"
+        )
+    raise ConfigError(f"config key '{key}': {error.message}")
 
 
 def check_window(key: str, window: Sequence[int], max_rank: int | None = None) -> None:
@@ -39,8 +105,8 @@ def check_window(key: str, window: Sequence[int], max_rank: int | None = None) -
         )
 
 
-def check_config(config: Mapping) -> None:
-    """Raise ConfigError on the first inconsistent value of a schema-valid config."""
+def check_dataset(config: Mapping) -> None:
+    """The source must provide every dataset; analysis.samples must fit in the test subset."""
     dataset = config["dataset"]
     allowed = SOURCES_FOR.get(dataset["source"])
     if allowed is not None:
@@ -50,22 +116,29 @@ def check_config(config: Mapping) -> None:
                     f"config key 'dataset.source': source {dataset['source']!r} provides only "
                     f"{list(allowed)}, not {name!r}; use source auto or torchvision"
                 )
-    analysis = config["analysis"]
-    samples, subset = analysis["samples"], dataset["test_subset"]
+    samples, subset = config["analysis"]["samples"], dataset["test_subset"]
     if samples is not None and subset is not None and samples > subset:
         raise ConfigError(
             f"config key 'analysis.samples': {samples} exceeds dataset.test_subset ({subset})"
         )
-    n_samples = samples or subset or 10_000
+
+
+def check_models(config: Mapping) -> None:
+    """Model names are unique; both fit windows hold enough ranks for every model."""
     names = [model["name"] for model in config["models"]]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"config key 'models': names {duplicates} are used more than once")
+    analysis = config["analysis"]
+    n_samples = analysis["samples"] or config["dataset"]["test_subset"] or 10_000
     for model in config["models"]:
-        name = model["name"]
         cap = min(min(model["hidden"]), n_samples - 1) // 2
         for key in ("fit_window", "short_window"):
-            check_window(f"analysis.{key} (model {name})", analysis[key], cap)
+            check_window(f"analysis.{key} (model {model['name']})", analysis[key], cap)
+
+
+def check_attacks(config: Mapping) -> None:
+    """Strengths of one attack must differ in their path labels (6 significant digits)."""
     for attack, spec in config["attacks"].items():
         labels = [format_strength(s) for s in spec["strengths"]]
         if len(set(labels)) != len(labels):
@@ -73,3 +146,25 @@ def check_config(config: Mapping) -> None:
                 f"config key 'attacks.{attack}.strengths': {spec['strengths']} holds values that "
                 "are equal to 6 significant digits; remove the duplicates"
             )
+
+
+def check_config(config: Mapping) -> None:
+    """Raise ConfigError on the first invalid value of a config that snakemake.utils.validate
+    has accepted (with set_default=True): non-finite numbers, floats where integers are meant,
+    then relations between keys."""
+    check_finite(config)
+    check_types(config)
+    check_dataset(config)
+    check_models(config)
+    check_attacks(config)
+    check_claims(config)
+
+
+def check_claims(config: Mapping) -> None:
+    """The claims thresholds, checked now rather than in the study's last job."""
+    from manifold_smoothness.claims_spec import ClaimsError, check_thresholds
+
+    try:
+        check_thresholds(config["claims"])
+    except ClaimsError as err:
+        raise ConfigError(str(err)) from err

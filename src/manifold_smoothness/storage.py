@@ -2,7 +2,8 @@
 
 A killed job must never leave a half-written file that a later run mistakes for a result, and a
 damaged file must name itself and the way to rebuild it instead of surfacing a stack trace from
-deep inside pyarrow or torch.
+deep inside pyarrow or torch. Parquet pages carry CRC32 checksums that every read verifies, so a
+flipped bit in stored data is an error, never a silently different number.
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_table(table: pa.Table, path: str | Path, metadata: dict[str, str] | None = None) -> None:
-    """Write `table` as zstd-compressed parquet, atomically, with string key-value metadata."""
+    """Write `table` as zstd-compressed parquet with page checksums, atomically, with string
+    key-value metadata."""
     if metadata:
         merged = dict(table.schema.metadata or {})
         merged.update({str(k).encode(): str(v).encode() for k, v in metadata.items()})
         table = table.replace_schema_metadata(merged)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
 
 
 def _parquet(path: str | Path, read, what: str = "parquet file"):
@@ -68,12 +70,27 @@ def read_schema(path: str | Path) -> pa.Schema:
 
 
 def read_table(path: str | Path, columns: list[str] | None = None) -> pa.Table:
-    """Read a parquet file; a missing or damaged file raises an error that names it."""
-    names = read_schema(path).names
-    missing = [c for c in columns or [] if c not in names]
-    if missing:
-        raise KeyError(f"{path} has no column(s) {missing}; it has {names}")
-    return _parquet(path, lambda p: pq.read_table(p, columns=columns, memory_map=True))
+    """Read a parquet file, verifying its page checksums; a missing or damaged file raises an
+    error that names it."""
+
+    def read(p: Path) -> pa.Table:
+        with pq.ParquetFile(p, memory_map=True, page_checksum_verification=True) as file:
+            names = file.schema_arrow.names
+            missing = [c for c in columns or [] if c not in names]
+            if missing:
+                raise KeyError(f"{path} has no column(s) {missing}; it has {names}")
+            table = file.read(columns=columns)
+            expected = file.metadata.num_rows
+        # Page headers lie outside the checksums: a flipped page type or value count makes
+        # pyarrow skip or shorten a page without an error, which only the row count reveals.
+        if table.num_rows != expected:
+            raise CorruptFileError(
+                f"{path} holds {table.num_rows} rows where its footer records {expected}; "
+                f"{REBUILD_HINT}"
+            )
+        return table
+
+    return _parquet(path, read)
 
 
 def table_metadata(table: pa.Table | pa.Schema) -> dict[str, str]:

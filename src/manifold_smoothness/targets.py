@@ -9,12 +9,14 @@ change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from manifold_smoothness.study import (
     ATTACKS,
     CLEAN,
     CONDITION_DIR,
+    CONDITIONS,
     DATA_DIR,
     FIGURE_DIR,
     FIGURE_FORMATS,
@@ -30,13 +32,50 @@ class TargetError(ValueError):
     """A requested output is not part of the configured study."""
 
 
+def grid(config: Mapping, attack: str) -> list[float]:
+    """Strengths analysed under one attack name: [0] for clean, else the attack's positive
+    strengths (its strength 0 is the clean condition, computed once)."""
+    if attack not in CONDITIONS:
+        raise TargetError(
+            f"attack {attack!r} is not one of the study's {list(CONDITIONS)}; a new attack "
+            "needs its code and a grid under attacks in the config"
+        )
+    if attack == CLEAN:
+        return [0.0]
+    return [float(s) for s in config["attacks"][attack]["strengths"] if s > 0]
+
+
 def conditions(config: Mapping) -> list[tuple[str, str]]:
-    """(attack, strength) of every analysed input; strength 0 of any attack is the clean run."""
-    result = [(CLEAN, format_strength(0))]
-    for attack in ATTACKS:
-        strengths = config["attacks"][attack]["strengths"]
-        result += [(attack, format_strength(s)) for s in strengths if s > 0]
-    return result
+    """(attack, strength) of every analysed input, clean first."""
+    return [(a, format_strength(s)) for a in (CLEAN, *ATTACKS) for s in grid(config, a)]
+
+
+def sweep_files(config: Mapping, attack: str, name: str) -> list[str]:
+    """One file per strength of one attack, as patterns with {dataset}, {model}, {seed}: the
+    outputs of one record_activations_<attack> or compute_spectrum_<attack> job."""
+    return [f"{SEED_DIR}/{attack}/{format_strength(s)}/{name}" for s in grid(config, attack)]
+
+
+def sweep_conditions(config: Mapping, attack: str, wildcards: Mapping[str, str]) -> list[dict]:
+    """What each file of one sweep job holds (its path's dataset, model, seed, attack and
+    strength), in the order of `sweep_files`."""
+    return [
+        {
+            "dataset": wildcards["dataset"],
+            "model": wildcards["model"],
+            "seed": str(wildcards["seed"]),
+            "attack": attack,
+            "strength": format_strength(s),
+        }
+        for s in grid(config, attack)
+    ]
+
+
+def outside_study_pattern(config: Mapping) -> str:
+    """Regex of '<attack>/<strength>' path parts that no rule makes: the study's conditions
+    excluded by a negative lookahead. A catch-all rule matches only these, to refuse them."""
+    known = "|".join(re.escape(f"{a}/{s}") for a, s in conditions(config))
+    return rf"(?!(?:{known})/)[^/]+/[^/]+"
 
 
 def models(config: Mapping) -> list[tuple[str, str]]:
@@ -117,11 +156,19 @@ def check_wildcards(config: Mapping, wildcards: Mapping[str, str]) -> None:
             f"seed {wildcards['seed']} is not in seeds {config['seeds']}; add it there, so "
             "that its results enter the summary"
         )
-    if "attack" in wildcards:
+    if "condition" in wildcards:  # '<attack>/<strength>' of a condition file
+        attack, _, strength = wildcards["condition"].partition("/")
+        _check_condition(config, attack, strength)
+    elif "attack" in wildcards:
         _check_condition(config, wildcards["attack"], wildcards["strength"])
 
 
 def _check_condition(config: Mapping, attack: str, strength: str) -> None:
+    if attack not in CONDITIONS:
+        raise TargetError(
+            f"attack {attack!r} is not one of the study's {list(CONDITIONS)}; a new attack "
+            "needs its code and a grid under attacks in the config"
+        )
     if attack == CLEAN:
         if strength != format_strength(0):
             raise TargetError(f"the clean condition has strength 0 only, not {strength}")

@@ -1,12 +1,27 @@
-"""Stage record_activations: the hidden activations of one (attacked) test set."""
+"""Stage record_activations: the hidden activations of the test set under every strength of
+one attack (or the clean input), for one seed: one activation file per strength.
+
+One job per (model, seed, attack) rather than per condition: the model and the test set are
+loaded once and the process starts once (imports, CUDA set-up) for the whole grid, which
+dominates a condition's cost on a GPU.
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from manifold_smoothness.stages import check_provenance
 
 log = logging.getLogger("manifold_smoothness")
+
+
+def check_strength_path(path: str, strength: float) -> None:
+    """The output's <strength> path component must name the strength computed for it."""
+    from manifold_smoothness.study import format_strength
+
+    if Path(path).parent.name != format_strength(strength):
+        raise ValueError(f"{path} is not the file of strength {strength}: rule and stage disagree")
 
 
 def record_activations(job) -> None:
@@ -16,32 +31,25 @@ def record_activations(job) -> None:
 
     p, w = job.params, job.wildcards
     device = resolve_device(p.device)
-    check_provenance(
-        job.input.model,
-        model_metadata(job.input.model),
-        {"dataset": w.dataset, "model": w.model, "seed": p.seed},
-    )
+    expected = {"dataset": w.dataset, "model": w.model, "seed": p.seed}
+    check_provenance(job.input.model, model_metadata(job.input.model), expected)
     model = load_model(job.input.model).to(device)
     test = data.read_split(job.input.test)
     keep = data.stratified_subset(test.labels, p.samples)
     x, y = data.split_tensors(test)
-    hiddens, norms = activations.record(
-        model, x[keep].to(device), y[keep].to(device), p.attack, p.strength, p.seed, p.target
-    )
-    meta = {
-        "dataset": w.dataset,
-        "model": w.model,
-        "seed": p.seed,
-        "attack": p.attack,
-        "strength": p.strength,
-        "fgsm_target": p.target,
-    }
-    activations.write_activations(
-        job.output.activations, test.index[keep], test.labels[keep], hiddens, meta, norms
-    )
-    log.info(
-        "recorded %d samples x %s units; perturbation %s",
-        len(keep),
-        [h.shape[1] for h in hiddens],
-        norms[-1],
-    )
+    x, y = x[keep].to(device), y[keep].to(device)
+    for strength, path in zip(p.strengths, job.output.activations, strict=True):
+        check_strength_path(path, strength)
+        hiddens, norms = activations.record(model, x, y, p.attack, strength, p.seed, p.target)
+        meta = {**expected, "attack": p.attack, "strength": strength, "fgsm_target": p.target}
+        activations.write_activations(
+            path, test.index[keep], test.labels[keep], hiddens, meta, norms
+        )
+        log.info(
+            "%s %g: %d samples x %s units; perturbation %s",
+            p.attack,
+            strength,
+            len(keep),
+            [h.shape[1] for h in hiddens],
+            norms[-1],
+        )
