@@ -29,6 +29,7 @@ for attack in CONDITIONS:
             conditions=lambda wildcards, attack=attack: targets.sweep_conditions(
                 config, attack, wildcards
             ),
+            device=config["device"],
             code=stage_code("compute_spectrum"),
         script:
             stage_script("compute_spectrum")

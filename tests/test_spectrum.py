@@ -233,3 +233,16 @@ def test_participation_ratio_limits() -> None:
 def test_participation_ratio_rejects_zero_spectrum() -> None:
     with pytest.raises(SpectrumError, match="all eigenvalues are zero"):
         participation_ratio(np.zeros(10))
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_gpu_spectrum_equals_the_cpu_spectrum():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 200)) * np.arange(1, 201) ** -1.0
+    cpu, gpu = eigenspectrum(X), eigenspectrum(X, device="cuda")
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-9, atol=1e-12 * cpu[0])
+
+
+def test_the_cpu_device_argument_is_the_numpy_path():
+    X = np.random.default_rng(1).standard_normal((50, 8))
+    np.testing.assert_array_equal(eigenspectrum(X, device="cpu"), eigenspectrum(X))

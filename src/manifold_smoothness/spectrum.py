@@ -77,7 +77,7 @@ def _as_float64_2d(X: np.ndarray) -> np.ndarray:
     return X.astype(np.float64, copy=True)
 
 
-def eigenspectrum(X: np.ndarray) -> np.ndarray:
+def eigenspectrum(X: np.ndarray, device: str | None = None) -> np.ndarray:
     """Variances of the principal components of X, descending.
 
     The covariance has the mean of each feature removed and is normalised by 1/(n-1), so the
@@ -86,6 +86,9 @@ def eigenspectrum(X: np.ndarray) -> np.ndarray:
 
     Args:
         X: samples, shape (n, N), rows are samples; n >= 2, all entries finite.
+        device: a CUDA device ('cuda', 'cuda:1') computes the same float64 covariance and
+            symmetric eigensolve with torch on that GPU (equal to the CPU result to round-off,
+            ~1e-12 relative); None or 'cpu' uses numpy.
 
     Returns:
         Eigenvalues, shape (N,), float64, descending, >= 0. When the data have rank below N
@@ -94,6 +97,8 @@ def eigenspectrum(X: np.ndarray) -> np.ndarray:
     Raises:
         SpectrumError: X not 2-D, fewer than 2 rows, or non-finite entries.
     """
+    if device is not None and str(device).startswith("cuda"):
+        return _eigenspectrum_torch(X, device)
     Xc = _as_float64_2d(X)
     n, N = Xc.shape
     # Centre in place on our own float64 copy: one (n, N) float64 buffer, no extra temporaries.
@@ -111,6 +116,28 @@ def eigenspectrum(X: np.ndarray) -> np.ndarray:
     evals = np.linalg.eigvalsh(gram)[::-1]
     # Round-off can make eigenvalues of a PSD matrix slightly negative; variances are >= 0.
     np.clip(evals, 0.0, None, out=evals)
+    spectrum = np.zeros(N, dtype=np.float64)
+    spectrum[: evals.size] = evals
+    return spectrum
+
+
+def _eigenspectrum_torch(X: np.ndarray, device: str) -> np.ndarray:
+    """eigenspectrum on a GPU: float64 throughout, as on the CPU (the arithmetic of a 10,000 x
+    1,000 layer is milliseconds there; the numpy path takes about a second on two cores)."""
+    import torch
+
+    X = np.asarray(X)
+    real = np.issubdtype(X.dtype, np.number) and not np.iscomplexobj(X)
+    if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1 or not real:
+        return eigenspectrum(X)  # the CPU path raises its SpectrumError
+    Xc = torch.as_tensor(X, device=device).to(torch.float64)
+    if not bool(torch.isfinite(Xc).all()):
+        return eigenspectrum(X)  # raises the CPU path's SpectrumError naming the count
+    n, N = Xc.shape
+    Xc -= Xc.mean(dim=0)
+    gram = Xc.T @ Xc if n >= N else Xc @ Xc.T
+    gram /= n - 1
+    evals = torch.linalg.eigvalsh(gram).flip(0).clamp_(min=0.0).cpu().numpy()
     spectrum = np.zeros(N, dtype=np.float64)
     spectrum[: evals.size] = evals
     return spectrum

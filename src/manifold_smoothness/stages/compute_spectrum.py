@@ -14,10 +14,12 @@ CONDITION_KEYS = ("dataset", "model", "seed", "attack", "strength")
 
 def compute_spectrum(job) -> None:
     from manifold_smoothness import activations, summary
+    from manifold_smoothness.devices import resolve_device
     from manifold_smoothness.model import load_model, readout_accuracy
     from manifold_smoothness.spectrum import eigenspectrum
     from manifold_smoothness.storage import write_table
 
+    device = str(resolve_device(job.params.device))
     model = load_model(job.input.model)
     readouts = [model.readout(layer).numpy() for layer in range(model.n_layers)]
     files = zip(job.input.activations, job.output.spectra, job.params.conditions, strict=True)
@@ -29,7 +31,7 @@ def compute_spectrum(job) -> None:
         for layer in range(1, int(meta["n_layers"]) + 1):
             h = activations.read_layer(path, layer)
             accuracies.append(readout_accuracy(h, readouts[layer - 1], labels))
-            spectra.append(eigenspectrum(h))
+            spectra.append(eigenspectrum(h, device=device))
         keep = (*CONDITION_KEYS, "fgsm_target", "perturbation")
         table = summary.spectrum_table(spectra, accuracies, len(labels))
         write_table(table, out, metadata={k: meta[k] for k in keep})
