@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from manifold_smoothness.model import (
     LocalErrorMLP,
     ModelConfig,
     load_model,
+    local_cross_entropies,
     local_losses,
     readout_accuracy,
     save_model,
@@ -28,6 +30,22 @@ def test_each_local_loss_reaches_only_its_own_layer(tiny_data, tiny_model_config
                 assert all(g.abs().sum() > 0 for g in grads)
             else:
                 assert all(torch.equal(g, torch.zeros_like(g)) for g in grads), (l, k)
+
+
+@pytest.mark.parametrize("batch", [64, 37])
+def test_stacked_cross_entropies_equal_per_layer_ones_with_bitwise_gradients(
+    tiny_data, tiny_model_config, batch
+):
+    """The one-kernel loss of all layers trains exactly as separate per-layer losses would."""
+    x, y = tiny_data[0][:batch], tiny_data[1][:batch]
+    stacked, separate = (LocalErrorMLP(tiny_model_config, seed=0) for _ in range(2))
+    losses = local_cross_entropies(torch.stack(stacked.logits(stacked(x))), y)
+    reference = [nn.functional.cross_entropy(z, y) for z in separate.logits(separate(x))]
+    torch.testing.assert_close(losses, torch.stack(reference))
+    losses.sum().backward()
+    sum(reference).backward()
+    for a, b in zip(stacked.parameters(), separate.parameters(), strict=True):
+        assert torch.equal(a.grad, b.grad)
 
 
 def test_readouts_are_buffers_not_parameters(tiny_model_config):

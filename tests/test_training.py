@@ -12,7 +12,15 @@ import torch
 
 from manifold_smoothness.model import LocalErrorMLP, readout_accuracy
 from manifold_smoothness.storage import CorruptFileError, load_torch
-from manifold_smoothness.training import DivergenceError, TrainConfig, layer_accuracies, train
+from manifold_smoothness.training import (
+    DIVERGENCE_CHECK_STEPS,
+    DivergenceError,
+    TrainConfig,
+    layer_accuracies,
+    make_optimizer,
+    train,
+    train_epoch,
+)
 
 IDS = {"data_id": "tiny-train", "test_id": "tiny-test", "code_id": "code-a"}
 
@@ -148,6 +156,47 @@ def test_divergence_names_epoch_and_layer(tmp_path, tiny_data, tiny_model_config
     tcfg = TrainConfig(epochs=2, batch_size=64, lr=1.0e30)
     with pytest.raises(DivergenceError, match=r"loss of layer \d+ is (nan|inf).* at epoch 1"):
         _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt")
+    assert not (tmp_path / "ck.pt").exists(), "an epoch that diverged was checkpointed"
+
+
+def test_divergence_names_the_first_non_finite_batch_after_steps_without_a_check(
+    tiny_data, tiny_model_config
+):
+    """Losses are checked every DIVERGENCE_CHECK_STEPS steps; the error still names the batch
+    where the loss first became non-finite, not the batch of the check."""
+    x, y = tiny_data[0].clone(), tiny_data[1]
+    tcfg = TrainConfig(epochs=1, batch_size=2, lr=1.0e-3)
+    bad_batch = DIVERGENCE_CHECK_STEPS + 7  # 1-based, in the second stretch between checks
+    x[2 * (bad_batch - 1)] = math.inf  # its first sample
+    model = LocalErrorMLP(tiny_model_config, seed=0)
+    with pytest.raises(
+        DivergenceError, match=rf"layer 1 is nan at epoch 3 \(batch {bad_batch}/128\)"
+    ):
+        train_epoch(model, make_optimizer(model, tcfg), (x, y), torch.arange(256), tcfg, epoch=3)
+
+
+def test_epoch_reports_mean_loss_and_accuracy_of_the_steps_it_took(tiny_data, tiny_model_config):
+    """Batches of 100, 100 and 56 samples: means over the 256 samples, the short batch weighed
+    by its size, and the hits counted before each step."""
+    x, y = tiny_data
+    tcfg = TrainConfig(epochs=1, batch_size=100, lr=1.0e-3)
+    model = LocalErrorMLP(tiny_model_config, seed=0)
+    replay = LocalErrorMLP(tiny_model_config, seed=0)
+    optimizer, replay_optimizer = make_optimizer(model, tcfg), make_optimizer(replay, tcfg)
+    loss, accuracy = train_epoch(model, optimizer, (x, y), torch.arange(256), tcfg, epoch=1)
+    loss_sum, hits = torch.zeros(3, dtype=torch.float64), torch.zeros(3, dtype=torch.int64)
+    for start in (0, 100, 200):
+        xb, yb = x[start : start + 100], y[start : start + 100]
+        logits = replay.logits(replay(xb))
+        losses = torch.stack([torch.nn.functional.cross_entropy(z, yb) for z in logits])
+        replay_optimizer.zero_grad()
+        losses.sum().backward()
+        replay_optimizer.step()
+        loss_sum += losses.detach().double() * len(yb)
+        hits += torch.stack([(z.argmax(1) == yb).sum() for z in logits])
+    assert loss == pytest.approx((loss_sum / 256).tolist(), rel=1e-6)
+    assert accuracy == [h / 256 for h in hits.tolist()]
+    _assert_same_weights(model, replay)
 
 
 KILLABLE = """
