@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 SNAKEMAKE_ARGS ?=
 
-.PHONY: install reproduce quick report test lint format
+.PHONY: install reproduce quick report test lint format bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,9 @@ format: install
 	$(BIN)/ruff check --fix src tests bench rules/scripts
 	$(BIN)/ruff format src tests bench rules/scripts
 	$(BIN)/snakefmt Snakefile rules
+
+# One table of side-by-side ratios against their targets (~5 min on 2 cores); BENCH_ARGS e.g.
+# "--markdown bench/results.md --json bench/results.json".
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

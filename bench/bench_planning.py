@@ -1,0 +1,204 @@
+"""Row 4: what Snakemake spends planning, before any job runs.
+
+4a: CPU time (user + sys of the child) of `snakemake -n` on a 10-model x 10-seed sweep of the
+default architecture, against a bare Snakefile generated from that very dry run: the same
+rules, file patterns and job count, with no input functions, params, code hashes or schema.
+4b: `snakemake -n` of the default study where every output exists and is up to date (made with
+`snakemake --touch`): the cost of asking "anything to do?".
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from bench_workflow import job_stats, workflow_copy
+from harness import Context, Row, log, skipped
+
+N_MODELS, N_SEEDS = 10, 10
+FIELDS = ("input", "output", "log", "benchmark", "wildcards")
+
+
+def dry_run(workdir: Path, *args: str) -> tuple[str, float]:
+    """stdout of `snakemake -n` and the CPU seconds (user + sys) of the child."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--dry-run", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"snakemake -n {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-2000:]}"
+        )
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result.stdout + result.stderr, cpu
+
+
+def planned_jobs(output: str) -> list[dict]:
+    """Every job of a dry run's listing: rule, group, input, output, log, benchmark, wildcards.
+    Jobs of a group are listed indented under a "Group job <name>" line."""
+    jobs, job, group = [], None, None
+    for line in output.splitlines():
+        grouped = re.search(r"Group job (\S+) ", line)
+        if grouped:
+            group = grouped.group(1)
+            continue
+        head = re.match(r"^(\s*)(?:local)?rule (\S+):$", line)
+        if head:
+            group = group if head.group(1) else None
+            job = {"rule": head.group(2), "group": group}
+            jobs.append(job)
+            continue
+        field = re.match(r"^\s+(\w+): (.*)$", line)
+        if job is not None and field and field.group(1) in FIELDS:
+            name, value = field.groups()
+            if name == "wildcards":
+                job[name] = dict(item.split("=", 1) for item in value.split(", "))
+            else:
+                job[name] = value.split(", ")
+    return jobs
+
+
+def pattern(path: str, wildcards: dict[str, str]) -> str:
+    """A job's file back as a rule's pattern: path segments that hold a wildcard's value
+    (alone, after the wildcard's name as in seed0, or before a suffix as in model.md)."""
+    parts = []
+    for segment in path.split("/"):
+        for name, value in sorted(wildcards.items(), key=lambda kv: -len(kv[1])):
+            prefixes = (name,) if value.isdigit() else ("", name)
+            hit = next(
+                (
+                    p
+                    for p in prefixes
+                    if segment.startswith(p + value)
+                    and (segment == p + value or segment[len(p + value)] == ".")
+                ),
+                None,
+            )
+            if hit is not None:
+                segment = f"{hit}{{{name}}}{segment[len(hit + value) :]}"
+                break
+        parts.append(segment)
+    return "/".join(parts)
+
+
+def bare_snakefile(jobs: list[dict]) -> str:
+    """One plain rule per rule of the dry run (its first job generalised), `all` first."""
+    first: dict[str, dict] = {}
+    for job in jobs:
+        first.setdefault(job["rule"], job)
+    names = sorted({n for job in first.values() for n in job.get("wildcards", {})})
+    lines = ["wildcard_constraints:"]
+    digits, segment = r"\d+", "[^/]+"
+    lines += [f'    {n}=r"{digits if n == "seed" else segment}",' for n in names]
+    order = sorted(first, key=lambda rule: rule != "all")
+    for rule in order:
+        job, wildcards = first[rule], first[rule].get("wildcards", {})
+        lines += ["", "", f"rule {rule}:"]
+        for field in ("input", "output", "log", "benchmark"):
+            files = [pattern(f, wildcards) for f in job.get(field, [])]
+            if files:
+                lines.append(f"    {field}: " + ", ".join(json.dumps(f) for f in files))
+        if job["group"]:
+            lines.append(f"    group: {json.dumps(job['group'])}")
+        if rule != "all":
+            lines.append('    shell: "touch {output}"')
+    return "\n".join(lines) + "\n"
+
+
+def sweep_config(config: dict) -> dict:
+    base = config["models"][0]
+    models = [{**base, "name": f"{base['name']}-{i}"} for i in range(N_MODELS)]
+    return {"models": models, "seeds": list(range(N_SEEDS))}
+
+
+def measure(ctx: Context) -> list[Row]:
+    if importlib.util.find_spec("snakemake") is None:
+        return [
+            skipped("4", "snakemake -n CPU time", "-", "snakemake not installed"),
+        ]
+    import yaml
+
+    log(f"row 4a: dry runs of a {N_MODELS}-model x {N_SEEDS}-seed sweep, real and bare")
+    real = workflow_copy(ctx, "sweep")
+    (real / "sweep.yaml").write_text(yaml.safe_dump(sweep_config(ctx.config)))
+    out_real, cpu_real = dry_run(real, "--configfile", "sweep.yaml")
+    jobs = planned_jobs(out_real)
+    bare = ctx.scratch / "bare"
+    bare.mkdir()
+    (bare / "Snakefile").write_text(bare_snakefile(jobs))
+    out_bare, cpu_bare = dry_run(bare)
+    n_real = job_stats(out_real).get("total", len(jobs))
+    n_bare = job_stats(out_bare).get("total", -1)
+    same = n_real == n_bare
+    if not same:
+        ctx.note(f"4a: the bare Snakefile plans {n_bare} jobs, the real one {n_real}.")
+    rows = [
+        Row(
+            "4a",
+            f"snakemake -n CPU, {N_MODELS} models x {N_SEEDS} seeds / bare Snakefile",
+            f"{cpu_real / cpu_bare:.2f} ({cpu_real:.1f} / {cpu_bare:.1f} s, {n_real} jobs"
+            + ("" if same else f" vs {n_bare}")
+            + ")",
+            "<= 1.2",
+            cpu_real / cpu_bare <= 1.2 and same,
+            {"real_cpu_s": cpu_real, "bare_cpu_s": cpu_bare, "jobs": n_real, "bare_jobs": n_bare},
+        )
+    ]
+    rows.append(_noop(ctx))
+    ctx.note(
+        "4: CPU = user + sys of the snakemake child (getrusage RUSAGE_CHILDREN), one run each "
+        "for 4a, median of the repeats for 4b. The bare Snakefile is generated from the real "
+        "dry run: per rule, the first job's input, output, log and benchmark files and its "
+        "group, with its wildcard values put back as {wildcards}; `shell: touch`, nothing else."
+    )
+    return rows
+
+
+def _noop(ctx: Context) -> Row:
+    """Dry run of the default study with every output present and up to date."""
+    measure_name = "snakemake -n CPU, default study, nothing to do"
+    log("row 4b: the default study's outputs (snakemake --touch), then its no-op dry run")
+    workdir = workflow_copy(ctx, "noop")
+    out, _ = dry_run(workdir)
+    jobs = planned_jobs(out)
+    for job in jobs:
+        for name in job.get("output", []):
+            path = workdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+    touched = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--touch"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    if touched.returncode != 0:
+        return skipped("4b", measure_name, "< 3 s", f"snakemake --touch failed: {touched.stderr}")
+    cpus, outputs = [], []
+    for _ in range(ctx.repeat):
+        out, cpu = dry_run(workdir)
+        cpus.append(cpu)
+        outputs.append(out)
+    cpu = statistics.median(cpus)
+    nothing = all("Nothing to be done" in o for o in outputs)
+    left = job_stats(outputs[-1]).get("total", 0)
+    return Row(
+        "4b",
+        measure_name,
+        f"{cpu:.2f} s ({len(jobs)} jobs up to date"
+        + ("" if nothing else f"; NOT a no-op: {left} jobs planned")
+        + ")",
+        "< 3 s",
+        cpu < 3 and nothing,
+        {"cpu_s": cpu, "jobs": len(jobs), "nothing_to_do": nothing},
+    )

@@ -1,0 +1,223 @@
+"""Row 5: the default study's wall time beside its floor; rows 6: peak memory and disk of a run.
+
+The floor is the study's arithmetic at this machine's measured rates: network FLOPs at the
+float32 matmul peak of the device (row 1), covariance FLOPs at the CPU's float64 peak (the
+spectra are float64 numpy on the CPU), the measured eigensolves, and TwoNN's pairwise
+distances (float64). The wall time of a study cannot be measured within the benchmark: it is
+read from a finished run (its Snakemake log and results/benchmarks/), if there is one.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from harness import Context, Row, flop_rate, interleaved, log, matmul_peak
+
+N_TRAIN, N_TEST, N_PIXELS = 60_000, 10_000, 784
+RSS_LIMIT_MB = 4096  # 4 GB per job (Snakemake's max_rss is in MB)
+DISK_LIMIT = 3e9
+
+
+def weight_count(spec: dict) -> tuple[int, list[int]]:
+    widths = [N_PIXELS, *spec["hidden"]]
+    return sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=False)), list(spec["hidden"])
+
+
+def floor_terms(ctx: Context, peak32: float, peak64: float, eig_1000: float) -> list[tuple]:
+    """(stage, FLOPs or None, seconds, formula) of every part of the default study."""
+    cfg = ctx.config
+    n_train = cfg["dataset"].get("train_subset") or N_TRAIN
+    n_test = cfg["analysis"].get("samples") or cfg["dataset"].get("test_subset") or N_TEST
+    seeds = len(cfg["seeds"])
+    n_data = len(cfg["dataset"]["names"])
+    grids = {a: [s for s in v["strengths"] if s > 0] for a, v in cfg["attacks"].items()}
+    n_cond = 1 + sum(len(g) for g in grids.values())
+    n_fgsm = len(grids.get("fgsm", []))
+    fgsm_passes = 1
+    terms = []
+    for spec in cfg["models"]:
+        p, hidden = weight_count(spec)
+        if cfg["attacks"].get("fgsm", {}).get("target") == "layer":
+            fgsm_passes = len(hidden)
+        epochs = spec["training"]["epochs"]
+        runs = seeds * n_data
+        name = spec["name"]
+        train = runs * epochs * (n_train * 4 * p + n_test * 2 * p)
+        forward = runs * n_cond * n_test * 2 * p
+        attack = runs * n_fgsm * fgsm_passes * n_test * 4 * p
+        cov = runs * n_cond * sum(n_test * w * w for w in hidden)
+        eig = runs * n_cond * sum(eig_1000 * (w / 1000) ** 3 for w in hidden)
+        terms += [
+            (
+                f"{name} training",
+                train,
+                train / peak32,
+                f"{runs} runs x {epochs} epochs x ({n_train} x 4P + {n_test} x 2P test), P = {p:,}",
+            ),
+            (
+                f"{name} activations",
+                forward,
+                forward / peak32,
+                f"{runs} x {n_cond} conditions x {n_test} x 2P",
+            ),
+            (
+                f"{name} FGSM gradients",
+                attack,
+                attack / peak32,
+                f"{runs} x {n_fgsm} x {fgsm_passes} x {n_test} x 4P (forward + input gradients)",
+            ),
+            (
+                f"{name} covariances",
+                cov,
+                cov / peak64,
+                f"{runs} x {n_cond} x sum_l {n_test} x N_l^2 (symmetric product), float64",
+            ),
+            (
+                f"{name} eigensolves",
+                None,
+                eig,
+                f"{runs} x {n_cond} x {len(hidden)} x {eig_1000:.3f} s (measured, 1000 x 1000)",
+            ),
+        ]
+    twonn = n_data * 2 * n_test**2 * N_PIXELS
+    terms.append(("TwoNN distances", twonn, twonn / peak64, f"2 x {n_test}^2 x 784, float64"))
+    return terms
+
+
+def eigensolve_seconds(ctx: Context) -> float:
+    if "eigvalsh_s" in ctx.cache:
+        return ctx.cache["eigvalsh_s"]
+    x = np.random.default_rng(0).standard_normal((2000, 1000))
+    gram = x.T @ x
+    return interleaved([lambda: np.linalg.eigvalsh(gram)], ctx.repeat)[0]
+
+
+def study_wall(ctx: Context) -> tuple[float | None, str]:
+    """Seconds of a finished full run and where they come from (None: no run found)."""
+    if ctx.study_log:
+        seconds = log_elapsed(ctx.study_log)
+        return seconds, f"--study-log {ctx.study_log}"
+    if not (ctx.results / "benchmarks").is_dir():
+        return None, "no results/benchmarks"
+    logs = sorted((ctx.results.parent / ".snakemake" / "log").glob("*.snakemake.log"))
+    finished = [(log_elapsed(p), p) for p in logs if "(100%) done" in p.read_text()]
+    finished = [(s, p) for s, p in finished if s is not None]
+    if not finished:
+        return None, "no finished Snakemake log in .snakemake/log"
+    seconds, path = max(finished)  # the longest finished invocation: the study itself
+    return seconds, f"{path.name} (longest finished run in .snakemake/log)"
+
+
+def log_elapsed(path: Path) -> float | None:
+    text = path.read_text()
+    match = re.search(r"Elapsed time: (?:(\d+) days?, )?(\d+):(\d+):([\d.]+)", text)
+    if match:
+        days, h, m, s = match.groups()
+        return int(days or 0) * 86400 + int(h) * 3600 + int(m) * 60 + float(s)
+    stamps = re.findall(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$", text, re.M)
+    if len(stamps) < 2:
+        return None
+    parse = lambda s: datetime.datetime.strptime(" ".join(s.split()), "%a %b %d %H:%M:%S %Y")  # noqa: E731
+    return (parse(stamps[-1]) - parse(stamps[0])).total_seconds()
+
+
+def benchmark_rows(results: Path) -> list[dict]:
+    rows = []
+    for path in (results / "benchmarks").rglob("*.tsv"):
+        with path.open() as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                rows.append({**row, "path": path.relative_to(results / "benchmarks")})
+    return rows
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes allocated under path, as `du` counts them."""
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(Path(folder) / name).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def measure(ctx: Context) -> list[Row]:
+    log("row 5: the default study's FLOP floor, and an existing run if there is one")
+    peak32 = ctx.cache.get("peak32") or matmul_peak(ctx)["flops"]
+    peak64 = matmul_peak(ctx, "float64", "cpu")["flops"]
+    eig = eigensolve_seconds(ctx)
+    terms = floor_terms(ctx, peak32, peak64, eig)
+    floor = sum(t[2] for t in terms)
+    wall, source = study_wall(ctx)
+    lines = "; ".join(
+        f"{stage}: {(f'{flops:.3g} FLOP = ' if flops else '')}{seconds:.0f} s ({formula})"
+        for stage, flops, seconds, formula in terms
+    )
+    ctx.note(
+        f"5: floor = sum of the stages at float32 peak {flop_rate(peak32)} ({ctx.device}), "
+        f"CPU float64 peak {flop_rate(peak64)} ({ctx.threads} threads): "
+        f"{lines}. Total {floor:.0f} s. Study wall time: {source}."
+    )
+    bench = benchmark_rows(ctx.results) if (ctx.results / "benchmarks").is_dir() else []
+    if bench:
+        per_rule: dict[str, list[float]] = defaultdict(list)
+        for row in bench:
+            per_rule[Path(row["path"]).parts[0]].append(float(row["s"]))
+        ctx.note(
+            "5: job seconds in results/benchmarks (rule: jobs, sum): "
+            + ", ".join(f"{r}: {len(v)}, {sum(v):.0f} s" for r, v in sorted(per_rule.items()))
+        )
+    if wall is None:
+        value, ok = f"not measured (run `snakemake` first); floor {floor / 60:.1f} min", None
+    else:
+        value = f"{wall / floor:.2f} ({wall / 60:.1f} / {floor / 60:.1f} min)"
+        ok = wall / floor <= 1.5 if not ctx.cuda else None
+    rows = [
+        Row(
+            "5",
+            "default study wall time / FLOP floor",
+            value,
+            "<= 1.5 (cpu)",
+            ok,
+            {"wall_s": wall, "floor_s": floor, "terms": terms},
+        )
+    ]
+    rows += _also(ctx, bench)
+    return rows
+
+
+def _also(ctx: Context, bench: list[dict]) -> list[Row]:
+    if not bench:
+        why = f"no run in {ctx.results} (run `snakemake` first)"
+        return [
+            Row("6a", "peak RSS of any job (max_rss)", f"not measured: {why}", "< 4 GB", None),
+            Row("6b", "disk use of results/ (du)", f"not measured: {why}", "< 3 GB", None),
+        ]
+    rss = [(float(r["max_rss"]), r["path"]) for r in bench if r.get("max_rss") not in (None, "-")]
+    top, where = max(rss) if rss else (float("nan"), "-")
+    used = disk_usage(ctx.results)
+    return [
+        Row(
+            "6a",
+            "peak RSS of any job (max_rss)",
+            f"{top / 1024:.2f} GB ({where}; {len(rss)} jobs)",
+            "< 4 GB",
+            top < RSS_LIMIT_MB,
+            {"max_rss_mb": top, "job": str(where)},
+        ),
+        Row(
+            "6b",
+            "disk use of results/ (du)",
+            f"{used / 1e9:.2f} GB",
+            "< 3 GB",
+            used < DISK_LIMIT,
+            {"bytes": used},
+        ),
+    ]
