@@ -9,10 +9,8 @@ from manifold_smoothness.provenance import code_hash
 from manifold_smoothness.study import (
     ATTACKS,
     CLEAN,
-    CONDITION_DIR,
     CONDITIONS,
     DATA_DIR,
-    FGSM_TARGETS,
     FIGURE_DIR,
     MODEL_DIR,
     SEED_DIR,
@@ -30,7 +28,6 @@ MODELS = {model["name"]: model for model in config["models"]}
 # The wildcards part of result paths, which log and benchmark paths mirror
 PER_MODEL = MODEL_DIR.removeprefix("results/")
 PER_SEED = SEED_DIR.removeprefix("results/")
-PER_CONDITION = CONDITION_DIR.removeprefix("results/")
 
 
 wildcard_constraints:
