@@ -178,7 +178,25 @@ def save_model(model: LocalErrorMLP, path: str | Path, extra: dict | None = None
 
 def load_model(path: str | Path) -> LocalErrorMLP:
     """Rebuild a LocalErrorMLP from model.pt (loaded with weights_only=True)."""
+    return _model_from_blob(load_torch(path), path)
+
+
+def load_model_with_metadata(path: str | Path) -> tuple[LocalErrorMLP, dict[str, str]]:
+    """The model of model.pt and the metadata training stored with it (dataset, model, seed
+    ...), to check a model against the path it was found at, from one read of the file; a
+    model.pt without metadata was not written by training."""
     blob = load_torch(path)
+    model = _model_from_blob(blob, path)
+    meta = blob.get("meta")
+    if not isinstance(meta, dict):
+        raise CorruptFileError(
+            f"{path} holds no training metadata, so training did not write it; "
+            "delete it and rerun snakemake"
+        )
+    return model, {str(k): str(v) for k, v in meta.items()}
+
+
+def _model_from_blob(blob, path: str | Path) -> LocalErrorMLP:
     try:
         config = ModelConfig(**{**blob["config"], "hidden": tuple(blob["config"]["hidden"])})
         model = LocalErrorMLP(config, seed=0)
@@ -188,16 +206,3 @@ def load_model(path: str | Path) -> LocalErrorMLP:
             f"{path} does not hold a LocalErrorMLP ({err}); delete it and rerun snakemake"
         ) from err
     return model.eval()
-
-
-def model_metadata(path: str | Path) -> dict[str, str]:
-    """The metadata training stored in model.pt (dataset, model, seed ...), to check a model
-    against the path it was found at; a model.pt without it was not written by training."""
-    blob = load_torch(path)
-    meta = blob.get("meta") if isinstance(blob, dict) else None
-    if not isinstance(meta, dict):
-        raise CorruptFileError(
-            f"{path} holds no training metadata, so training did not write it; "
-            "delete it and rerun snakemake"
-        )
-    return {str(k): str(v) for k, v in meta.items()}

@@ -92,11 +92,15 @@ def condition_files(config: Mapping, name: str, dataset: str, model: str) -> lis
 
 
 def condition_wildcards(config: Mapping, dataset: str, model: str) -> list[dict[str, str]]:
-    """dataset, model, seed, attack and strength of every condition of one model."""
+    """dataset, model, seed, attack and strength of every condition of one model: the sweeps
+    of every seed, clean first (the order of `conditions`)."""
     return [
-        {"dataset": dataset, "model": model, "seed": str(seed), "attack": a, "strength": s}
+        condition
         for seed in config["seeds"]
-        for a, s in conditions(config)
+        for attack in (CLEAN, *ATTACKS)
+        for condition in sweep_conditions(
+            config, attack, {"dataset": dataset, "model": model, "seed": seed}
+        )
     ]
 
 

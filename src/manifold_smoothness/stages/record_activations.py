@@ -27,13 +27,14 @@ def check_strength_path(path: str, strength: float) -> None:
 def record_activations(job) -> None:
     from manifold_smoothness import activations, data
     from manifold_smoothness.devices import resolve_device
-    from manifold_smoothness.model import load_model, model_metadata
+    from manifold_smoothness.model import load_model_with_metadata
 
     p, w = job.params, job.wildcards
     device = resolve_device(p.device)
     expected = {"dataset": w.dataset, "model": w.model, "seed": p.seed}
-    check_provenance(job.input.model, model_metadata(job.input.model), expected)
-    model = load_model(job.input.model).to(device)
+    model, meta = load_model_with_metadata(job.input.model)
+    check_provenance(job.input.model, meta, expected)
+    model = model.to(device)
     test = data.read_split(job.input.test)
     keep = data.stratified_subset(test.labels, p.samples)
     x, y = data.split_tensors(test)
