@@ -7,10 +7,15 @@ from snakemake.utils import min_version, validate
 # the workflow's own package, also where Snakemake runs without it installed (conda, SLURM)
 sys.path.insert(0, f"{workflow.basedir}/src")
 
+from manifold_smoothness.config import drop_removed_attacks
+
 min_version("9.0")
 
 
 configfile: "config.yaml"
+
+
+drop_removed_attacks(config)  # an attack set to null in a --configfile leaves the study
 
 
 validate(config, "rules/schemas/config.schema.yaml", set_default=True)

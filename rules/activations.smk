@@ -1,15 +1,13 @@
 # One job per (model, seed, attack) records every strength of the attack's grid (the clean
 # input is the attack `clean` with the one strength 0): one process start per grid, not per
-# condition. Rules record_activations_<attack>, one per name of study.CONDITIONS.
+# condition. Rules record_activations_<attack>, one per configured attack with a grid.
 for attack in CONDITIONS:
-    if not targets.grid(config, attack):
-        continue  # an attack whose grid is only 0 adds nothing beyond the clean condition
 
     rule:
         name:
             f"record_activations_{attack}"
         input:
-            in_study,
+            in_sweep(attack),
             model=f"{SEED_DIR}/model.pt",
             test=f"{DATA_DIR}/test.parquet",
         output:
@@ -29,11 +27,12 @@ for attack in CONDITIONS:
             runtime=10 + 2 * len(targets.grid(config, attack)),
         params:
             attack=attack,
+            # the attack's own entry only: editing another attack reruns nothing here
+            spec=attack_spec(attack) if attack != CLEAN else None,
             strengths=targets.grid(config, attack),
             seed=lambda wildcards: int(wildcards.seed),
-            # only FGSM depends on the target: changing it must not rerun the other attacks
-            target=fgsm_target(attack),
             samples=config["analysis"]["samples"],
+            dimension_samples=config["analysis"]["dimension_samples"],
             device=config["device"],
             code=stage_code("record_activations"),
         script:

@@ -1,44 +1,22 @@
-rule estimate_input_dimension:
-    input:
-        in_study,
-        test=f"{DATA_DIR}/test.parquet",
-    output:
-        dimension=f"{DATA_DIR}/input_dimension.json",
-    log:
-        log_path("estimate_input_dimension", "{dataset}"),
-    benchmark:
-        benchmark_path("estimate_input_dimension", "{dataset}")
-    conda:
-        "../envs/pipeline.yaml"
-    threads: config["threads"]
-    resources:
-        mem_mb=4000,
-        runtime=20,
-    params:
-        samples=config["analysis"]["samples"],
-        code=stage_code("estimate_input_dimension"),
-    script:
-        stage_script("estimate_input_dimension")
-
-
+# One claims check per dataset: claim 1 compares networks (rules, controls, snapshots), so it
+# reads the summaries of every model of the dataset.
 rule check_claims:
     input:
         in_study,
-        summary=f"{MODEL_DIR}/summary.parquet",
-        dimension=f"{DATA_DIR}/input_dimension.json",
+        summaries=model_summaries,
     output:
-        md="results/claims/{dataset}/{model}.md",
-        json="results/claims/{dataset}/{model}.json",
+        md=f"{CLAIMS_DIR}/{{dataset}}.md",
+        json=f"{CLAIMS_DIR}/{{dataset}}.json",
         # the report shows HTML in the page (Markdown would only be a download link there)
         html=report(
-            "results/claims/{dataset}/{model}.html",
+            f"{CLAIMS_DIR}/{{dataset}}.html",
             caption="captions/claims.rst",
-            category="{model}",
+            category="Claims",
         ),
     log:
-        log_path("check_claims", PER_MODEL),
+        log_path("check_claims", "{dataset}"),
     benchmark:
-        benchmark_path("check_claims", PER_MODEL)
+        benchmark_path("check_claims", "{dataset}")
     conda:
         "../envs/pipeline.yaml"
     threads: 1
@@ -57,7 +35,7 @@ rule check_claims:
 
 rule claims:
     input:
-        [f"results/claims/{d}/{m}.md" for d, m in all_models()],
+        targets.claims_files(config),
 
 
 rule record_config:

@@ -7,14 +7,15 @@ from manifold_smoothness import targets
 from manifold_smoothness.config import check_config
 from manifold_smoothness.provenance import code_hash
 from manifold_smoothness.study import (
-    ATTACKS,
+    CLAIMS_DIR,
     CLEAN,
-    CONDITIONS,
     DATA_DIR,
     FIGURE_DIR,
     MODEL_DIR,
     SEED_DIR,
+    SNAPSHOT_DIR,
     SPLITS,
+    STUDY_FIGURE_DIR,
     SUMMARY_FIGURES,
     benchmark_path,
     log_path,
@@ -28,6 +29,9 @@ MODELS = {model["name"]: model for model in config["models"]}
 # The wildcards part of result paths, which log and benchmark paths mirror
 PER_MODEL = MODEL_DIR.removeprefix("results/")
 PER_SEED = SEED_DIR.removeprefix("results/")
+PER_SNAPSHOT = SNAPSHOT_DIR.removeprefix("results/")
+# the {attack} components analysed on some model: clean, then every attack with a grid
+CONDITIONS = [CLEAN] + [a for a in config["attacks"] if targets.grid(config, a)]
 
 
 wildcard_constraints:
@@ -35,6 +39,7 @@ wildcard_constraints:
     model="[A-Za-z0-9][A-Za-z0-9_.-]*",
     seed=r"\d+",
     split="|".join(SPLITS),
+    epoch=r"\d+(\.\d+)?(e[-+]\d+)?",
 
 
 def stage_script(stage):
@@ -83,21 +88,52 @@ def activation_outputs(attack):
     return files if keep else [temp(f) for f in files]
 
 
-def figure_output(name):
+def figure_output(name, caption=None, directory=FIGURE_DIR, category="{model}"):
     """PDF + PNG of one figure; the PNG goes into the Snakemake report with its caption."""
     return {
-        "pdf": f"{FIGURE_DIR}/{name}.pdf",
+        "pdf": f"{directory}/{name}.pdf",
         "png": report(
-            f"{FIGURE_DIR}/{name}.png",
-            caption=f"captions/{name}.rst",
-            category="{model}",
+            f"{directory}/{name}.png",
+            caption=f"captions/{caption or name}.rst",
+            category=category,
         ),
     }
+
+
+def attack_spec(attack):
+    """What an attack does (method, target, pgd settings), without its grid: the grid is a
+    param of its own, so that adding a strength does not change the spec."""
+    return canonical({k: v for k, v in config["attacks"][attack].items() if k != "strengths"})
+
+
+def model_summaries(wildcards):
+    """summary.parquet of every model of the job's dataset."""
+    return [
+        f"{MODEL_DIR}/summary.parquet".format(dataset=wildcards.dataset, model=m["name"])
+        for m in config["models"]
+    ]
+
+
+def in_sweep(attack):
+    """Input function with no input: like in_study, and refuses a model that does not sweep
+    this attack (e.g. a control model's FGSM files), naming the key to change."""
+
+    def check(wildcards):
+        targets.check_sweep(config, dict(wildcards.items()), attack)
+        return []
+
+    return check
+
+
+def in_sweep_of_wildcard(wildcards):
+    """in_sweep for a rule whose {attack} is a wildcard (e.g. plot_attack)."""
+    targets.check_sweep(config, dict(wildcards.items()), wildcards.attack)
+    return []
 
 
 def checkpoint_path(wildcards):
     return f"{SEED_DIR}/checkpoint.pt".format(**wildcards)
 
 
-def fgsm_target(attack):
-    return config["attacks"]["fgsm"]["target"] if attack == "fgsm" else "output"
+def probe_params():
+    return canonical(config["analysis"]["probe"])

@@ -52,7 +52,7 @@ rule plot_spectra:
         stage_script("plot_spectra")
 
 
-# plot_layers, plot_<attack>, plot_accuracy_alpha: figures drawn from the summary table alone
+# plot_layers, plot_trajectory, plot_accuracy_alpha: figures drawn from the summary table alone
 # differ only in the figure name, so one definition makes the rules (study.SUMMARY_FIGURES).
 for figure in SUMMARY_FIGURES:
 
@@ -76,9 +76,62 @@ for figure in SUMMARY_FIGURES:
             runtime=10,
         params:
             figure=figure,
+            attacks=lambda w: targets.model_conditions(config, w.model)[1:],
             code=stage_code("plot_summary_figure"),
         script:
             stage_script("plot_summary_figure")
+
+
+# One sweep figure per attack of a model (the attack's name is the figure's).
+rule plot_attack:
+    input:
+        in_sweep_of_wildcard,
+        summary=SUMMARY,
+    output:
+        **figure_output("{attack}", caption="attack"),
+    log:
+        log_path("plot_attack", f"{PER_MODEL}/{{attack}}"),
+    benchmark:
+        benchmark_path("plot_attack", f"{PER_MODEL}/{{attack}}")
+    wildcard_constraints:
+        attack="|".join(CONDITIONS[1:]) or "(?!)",
+    conda:
+        "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        figure=lambda w: w.attack,
+        attacks=lambda w: [w.attack],
+        code=stage_code("plot_summary_figure"),
+    script:
+        stage_script("plot_summary_figure")
+
+
+# Clean accuracy against alpha across every model of a dataset.
+rule plot_generalization:
+    input:
+        in_study,
+        summaries=model_summaries,
+    output:
+        **figure_output(
+            "generalization", directory=STUDY_FIGURE_DIR, category="Across networks"
+        ),
+    log:
+        log_path("plot_generalization", "{dataset}"),
+    benchmark:
+        benchmark_path("plot_generalization", "{dataset}")
+    conda:
+        "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        code=stage_code("plot_generalization"),
+    script:
+        stage_script("plot_generalization")
 
 
 rule figures:

@@ -6,6 +6,8 @@ rule train_model:
     output:
         model=f"{SEED_DIR}/model.pt",
         training=f"{SEED_DIR}/training.parquet",
+        # the weights at every training.snapshots point (an empty bundle without snapshots)
+        snapshots=f"{SEED_DIR}/snapshots.pt",
     log:
         log_path("train_model", PER_SEED),
     benchmark:

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pyarrow as pa
 import pytest
+import torch
 
 from manifold_smoothness.activations import (
     layer_column,
@@ -12,6 +13,7 @@ from manifold_smoothness.activations import (
     record,
     write_activations,
 )
+from manifold_smoothness.attacks import AttackSpec, perturb
 from manifold_smoothness.model import LocalErrorMLP
 from manifold_smoothness.storage import CorruptFileError, read_schema
 
@@ -20,7 +22,7 @@ from manifold_smoothness.storage import CorruptFileError, read_schema
 def written(tmp_path, tiny_data, tiny_model_config):
     model = LocalErrorMLP(tiny_model_config, seed=0)
     x, y = tiny_data
-    hiddens, norms = record(model, x, y, "gaussian", 0.2, seed=0)
+    hiddens, norms, _ = record(model, x, y, AttackSpec("gaussian"), 0.2, seed=0)
     path = tmp_path / "activations.parquet"
     meta = {"dataset": "mnist", "model": "tiny", "seed": 0, "attack": "gaussian", "strength": 0.2}
     sample = np.arange(len(y), dtype=np.int32) * 3
@@ -68,3 +70,66 @@ def test_unknown_layer_and_truncated_file_give_clear_errors(written):
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(CorruptFileError, match="activations.parquet.*rerun snakemake"):
         read_layer(path, 1)
+
+
+PGD_LAYER = AttackSpec("pgd", "layer", steps=3, step_size=2.5)
+
+
+@pytest.fixture
+def model(tiny_model_config):
+    return LocalErrorMLP(tiny_model_config, seed=0)
+
+
+def test_realised_perturbation_is_recorded(model, tiny_data):
+    x, y = tiny_data
+    _, norms, _ = record(model, x, y, AttackSpec("gaussian"), 0.5, seed=0)
+    nominal_l2 = 0.5 * 784**0.5
+    assert 0 < norms[0]["perturbation_l2"] < nominal_l2  # clipping shrinks it
+    assert norms[0]["perturbation_linf"] <= 1.0
+
+
+def test_record_returns_the_inputs_that_made_the_activations(model, tiny_data):
+    x, y = tiny_data
+    hiddens, _, inputs = record(model, x, y, AttackSpec("random_sign"), 0.1, seed=0)
+    assert all(a is inputs[0] for a in inputs)  # every layer saw the same inputs
+    assert inputs[0].shape == (len(x), 784) and inputs[0].dtype == np.float32
+    expected = perturb(model, x, y, AttackSpec("random_sign"), 0.1, seed=0).numpy()
+    np.testing.assert_array_equal(inputs[0], expected)
+    with torch.no_grad():
+        again = model(torch.from_numpy(inputs[0]))
+    for h, h_again in zip(hiddens, again, strict=True):
+        np.testing.assert_array_equal(h, h_again.numpy())
+
+
+@pytest.mark.parametrize("spec", [AttackSpec("fgsm", "layer"), AttackSpec("pgd", "layer", 3, 2.5)])
+def test_layer_target_attacks_each_layer_through_its_readout(model, tiny_data, spec):
+    x, y = tiny_data
+    output_spec = AttackSpec(spec.method, "output", spec.steps, spec.step_size)
+    per_layer, norms, inputs = record(model, x, y, spec, 0.1, seed=0)
+    output, _, output_inputs = record(model, x, y, output_spec, 0.1, seed=0)
+    last = model.n_layers - 1
+    np.testing.assert_array_equal(per_layer[last], output[last])
+    np.testing.assert_array_equal(inputs[last], output_inputs[last])
+    assert not np.array_equal(per_layer[0], output[0])
+    assert len(norms) == len(inputs) == model.n_layers
+    for a in range(model.n_layers):
+        for b in range(a + 1, model.n_layers):
+            assert not np.array_equal(inputs[a], inputs[b])
+    layer_0 = perturb(model, x, y, spec, 0.1, seed=0, layer=0).numpy()
+    np.testing.assert_array_equal(inputs[0], layer_0)
+
+
+def test_layer_target_at_strength_zero_is_the_shared_clean_input(model, tiny_data):
+    x, y = tiny_data
+    _, _, inputs = record(model, x, y, AttackSpec("pgd", "layer", 3, 2.5), 0.0, seed=0)
+    assert all(a is inputs[0] for a in inputs)
+    np.testing.assert_array_equal(inputs[0], x.numpy())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_record_follows_the_model_to_the_gpu(model, tiny_data):
+    x, y = tiny_data
+    gpu_model = model.to("cuda")
+    hiddens, _, inputs = record(gpu_model, x.cuda(), y.cuda(), PGD_LAYER, 0.1, seed=0)
+    assert [h.shape for h in hiddens] == [(len(x), w) for w in model.config.hidden]
+    assert inputs[0].shape == (len(x), 784) and inputs[0].dtype == np.float32

@@ -4,20 +4,26 @@ import torch
 from torch import nn
 
 from manifold_smoothness import attacks
-from manifold_smoothness.activations import record
-from manifold_smoothness.attacks import perturb
+from manifold_smoothness.attacks import METHODS, AttackSpec, perturb
 from manifold_smoothness.model import LocalErrorMLP
-from manifold_smoothness.study import CONDITIONS
 from manifold_smoothness.training import TrainConfig, train
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
+PGD = AttackSpec("pgd", steps=5, step_size=2.5)
+
+
+def spec_of(method: str) -> AttackSpec:
+    """A valid spec of each method (pgd needs steps and a step size)."""
+    return PGD if method == "pgd" else AttackSpec(method)
+
 
 @pytest.fixture
 def trained(tmp_path, tiny_data, tiny_model_config):
+    """A model well above chance (~60% on tiny_data), so attacks have accuracy to remove."""
     model, _ = train(
         tiny_model_config,
-        TrainConfig(epochs=2, batch_size=64, lr=3.0e-3),
+        TrainConfig(epochs=10, batch_size=32, lr=3.0e-3),
         0,
         tiny_data,
         tiny_data,
@@ -27,6 +33,10 @@ def trained(tmp_path, tiny_data, tiny_model_config):
         code_id="tests",
     )
     return model
+
+
+def accuracy(model: LocalErrorMLP, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float((model.predict(x) == y).float().mean())
 
 
 class _Output(nn.Module):
@@ -40,27 +50,104 @@ class _Output(nn.Module):
         return self.model.logits(self.model(x, detach=False))[self.layer]
 
 
-@pytest.mark.parametrize("layer", [-1, 0])
-def test_fgsm_equals_adversarial_robustness_toolbox(trained, tiny_data, layer):
-    art = pytest.importorskip("art")
-    from art.attacks.evasion import FastGradientMethod
+def _art_classifier(model: LocalErrorMLP, layer: int):
     from art.estimators.classification import PyTorchClassifier
 
-    x, y = tiny_data
-    classifier = PyTorchClassifier(
-        model=_Output(trained, layer),
+    return PyTorchClassifier(
+        model=_Output(model, layer),
         loss=nn.CrossEntropyLoss(),
         input_shape=(784,),
         nb_classes=10,
         clip_values=(0.0, 1.0),
     )
+
+
+@pytest.mark.parametrize("layer", [-1, 0])
+def test_fgsm_equals_adversarial_robustness_toolbox(trained, tiny_data, layer):
+    pytest.importorskip("art")
+    from art.attacks.evasion import FastGradientMethod
+
+    x, y = tiny_data
+    classifier = _art_classifier(trained, layer)
     for eps in (0.05, 0.3):
         ours = attacks.fgsm(trained, x, y, eps, layer=layer).numpy()
         theirs = FastGradientMethod(classifier, eps=eps, norm=np.inf).generate(
             x.numpy(), y=y.numpy()
         )
         np.testing.assert_allclose(ours, theirs, atol=1e-6, rtol=0)
-    assert art.__version__
+
+
+@pytest.mark.parametrize("layer", [-1, 0])
+def test_pgd_equals_adversarial_robustness_toolbox(trained, tiny_data, layer):
+    pytest.importorskip("art")
+    from art.attacks.evasion import ProjectedGradientDescent
+
+    x, y = tiny_data
+    classifier = _art_classifier(trained, layer)
+    steps, step_size = 5, 2.5
+    for eps in (0.02, 0.05):
+        ours = attacks.pgd(trained, x, y, eps, steps, step_size, False, None, layer=layer)
+        # ART steps, clips to [0, 1], then projects on the eps ball; we project, then clip:
+        # both are the projection on the intersection of two boxes containing x. No random
+        # start (num_random_init=0), no momentum (decay=None), fixed eps (random_eps=False).
+        theirs = ProjectedGradientDescent(
+            classifier,
+            norm=np.inf,
+            eps=eps,
+            eps_step=step_size * eps / steps,
+            max_iter=steps,
+            targeted=False,
+            num_random_init=0,
+            decay=None,
+            random_eps=False,
+            batch_size=len(x),
+            verbose=False,
+        ).generate(x.numpy(), y=y.numpy())
+        np.testing.assert_allclose(ours.numpy(), theirs, atol=1e-5, rtol=0)
+        assert np.abs(theirs - x.numpy()).max() > 0.9 * eps  # the attack did move the inputs
+
+
+def test_one_pgd_step_of_full_size_is_fgsm(trained, tiny_data):
+    x, y = tiny_data
+    one_step = attacks.pgd(trained, x, y, 0.1, 1, 1.0, False, None)
+    assert torch.equal(one_step, attacks.fgsm(trained, x, y, 0.1))
+
+
+@pytest.mark.parametrize("random_start", [False, True])
+def test_pgd_stays_in_range_and_in_the_eps_ball(trained, tiny_data, random_start):
+    x, y = tiny_data
+    generator = torch.Generator().manual_seed(0)
+    x_adv = attacks.pgd(trained, x, y, 0.1, 10, 2.5, random_start, generator)
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    assert (x_adv - x).abs().max() <= 0.1 + 1e-6
+    assert (x_adv - x).abs().max() > 0.099  # the budget is used
+
+
+def test_pgd_is_at_least_as_strong_as_fgsm(trained, tiny_data):
+    x, y = tiny_data
+    eps = 0.05
+    clean = accuracy(trained, x, y)
+    fgsm = accuracy(trained, attacks.fgsm(trained, x, y, eps), y)
+    spec = AttackSpec("pgd", steps=10, step_size=2.5)
+    pgd = accuracy(trained, perturb(trained, x, y, spec, eps, seed=0), y)
+    assert pgd <= fgsm < clean
+
+
+def test_perturb_runs_pgd_with_the_relative_step_and_the_pgd_stream(trained, tiny_data):
+    x, y = tiny_data
+    spec = AttackSpec("pgd", steps=4, step_size=2.5, random_start=True)
+    generator = torch.Generator().manual_seed(attacks.noise_seed(7, 0.05, "pgd"))
+    expected = attacks.pgd(trained, x, y, 0.05, 4, 2.5, True, generator, layer=0)
+    assert torch.equal(perturb(trained, x, y, spec, 0.05, seed=7, layer=0, chunk=100), expected)
+
+
+def test_pgd_random_start_is_seeded_and_does_not_depend_on_the_chunk(trained, tiny_data):
+    x, y = tiny_data
+    spec = AttackSpec("pgd", steps=3, step_size=2.5, random_start=True)
+    whole = perturb(trained, x, y, spec, 0.1, seed=0)
+    assert torch.equal(perturb(trained, x, y, spec, 0.1, seed=0, chunk=100), whole)
+    assert not torch.equal(perturb(trained, x, y, spec, 0.1, seed=1), whole)
+    assert not torch.equal(perturb(trained, x, y, PGD, 0.1, seed=0), whole)
 
 
 def test_fgsm_stays_in_range_and_in_the_eps_ball(trained, tiny_data):
@@ -72,9 +159,41 @@ def test_fgsm_stays_in_range_and_in_the_eps_ball(trained, tiny_data):
 
 def test_fgsm_lowers_accuracy(trained, tiny_data):
     x, y = tiny_data
-    clean = (trained.predict(x) == y).float().mean()
-    attacked = (trained.predict(attacks.fgsm(trained, x, y, 0.2)) == y).float().mean()
-    assert attacked < clean
+    assert accuracy(trained, attacks.fgsm(trained, x, y, 0.05), y) < accuracy(trained, x, y)
+
+
+def test_random_sign_moves_every_pixel_by_eps_unless_clipped(tiny_data):
+    x, _ = tiny_data
+    eps = 0.1
+    x_noisy = attacks.random_sign(x, eps, torch.Generator().manual_seed(0))
+    delta = x_noisy - x
+    inside = (x_noisy > 0) & (x_noisy < 1)
+    assert inside.float().mean() > 0.9
+    torch.testing.assert_close(delta[inside].abs(), torch.full_like(delta[inside], eps))
+    assert (delta[~inside].abs() <= eps + 1e-7).all()
+    # clipping shortens a step but keeps its sign, so the signs are the draws: fair +-1
+    assert abs(float(delta.sign().mean())) < 0.02
+
+
+def test_random_sign_is_reproducible_and_not_the_gaussian_draw(trained, tiny_data):
+    x = torch.full((50, 784), 0.5)  # nothing is clipped, so the sign of the change is the draw
+    y = torch.zeros(50, dtype=torch.long)
+    signs = perturb(trained, x, y, AttackSpec("random_sign"), 0.1, seed=0) - x
+    again = perturb(trained, x, y, AttackSpec("random_sign"), 0.1, seed=0) - x
+    other_seed = perturb(trained, x, y, AttackSpec("random_sign"), 0.1, seed=1) - x
+    gaussian = perturb(trained, x, y, AttackSpec("gaussian"), 0.1, seed=0) - x
+    assert torch.equal(signs, again)
+    assert not torch.equal(signs, other_seed)
+    agreement = float((signs.sign() == gaussian.sign()).float().mean())
+    assert 0.45 < agreement < 0.55  # independent draws: the same sign half the time
+
+
+def test_random_sign_lowers_accuracy_less_than_fgsm(trained, tiny_data):
+    x, y = tiny_data
+    eps = 0.05
+    noisy = perturb(trained, x, y, AttackSpec("random_sign"), eps, seed=0)
+    adversarial = perturb(trained, x, y, AttackSpec("fgsm"), eps, seed=0)
+    assert accuracy(trained, noisy, y) > accuracy(trained, adversarial, y) + 0.2
 
 
 def test_gaussian_noise_is_clipped_and_reproducible():
@@ -88,42 +207,86 @@ def test_gaussian_noise_is_clipped_and_reproducible():
     assert 0.25 < (a - x).std() < 0.3  # clipping at 0 and 1 shrinks the nominal 0.3
 
 
-def test_noise_seed_depends_on_model_seed_and_strength():
-    seeds = {attacks.noise_seed(s, sigma) for s in (0, 1) for sigma in (0.05, 0.1)}
-    assert len(seeds) == 4
-    assert attacks.noise_seed(0, 0.05) == attacks.noise_seed(0, 0.05)
+def test_noise_seed_depends_on_model_seed_strength_and_method():
+    methods = ("gaussian", "random_sign", "pgd")
+    seeds = {attacks.noise_seed(s, e, m) for s in (0, 1) for e in (0.05, 0.1) for m in methods}
+    assert len(seeds) == 12
+    assert attacks.noise_seed(0, 0.05, "pgd") == attacks.noise_seed(0, 0.05, "pgd")
+    with pytest.raises(ValueError, match="fgsm"):
+        attacks.noise_seed(0, 0.05, "fgsm")
 
 
-def test_strength_zero_is_the_clean_input(trained, tiny_data):
+def test_gaussian_noise_seed_is_unchanged_by_the_method_streams():
+    # the value before methods had streams: reruns of gaussian conditions draw the same noise
+    assert attacks.noise_seed(0, 0.05) == 7505720336382667040
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_strength_zero_is_the_clean_input(trained, tiny_data, method):
     x, y = tiny_data
-    for attack in ("gaussian", "fgsm"):
-        assert torch.equal(perturb(trained, x, y, attack, 0.0, seed=0), x)
+    assert perturb(trained, x, y, spec_of(method), 0.0, seed=0) is x
 
 
-def test_realised_perturbation_is_recorded(trained, tiny_data):
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_perturbs_within_the_image_range(trained, tiny_data, method):
     x, y = tiny_data
-    _, norms = record(trained, x, y, "gaussian", 0.5, seed=0)
-    nominal_l2 = 0.5 * 784**0.5
-    assert 0 < norms[0]["perturbation_l2"] < nominal_l2  # clipping shrinks it
-    assert norms[0]["perturbation_linf"] <= 1.0
-
-
-def test_fgsm_layer_target_attacks_each_layer_through_its_readout(trained, tiny_data):
-    x, y = tiny_data
-    per_layer, norms = record(trained, x, y, "fgsm", 0.1, seed=0, target="layer")
-    output, _ = record(trained, x, y, "fgsm", 0.1, seed=0, target="output")
-    last = trained.n_layers - 1
-    np.testing.assert_array_equal(per_layer[last], output[last])
-    assert not np.array_equal(per_layer[0], output[0])
-    assert len(norms) == trained.n_layers
-
-
-@pytest.mark.parametrize("attack", CONDITIONS)
-def test_every_condition_of_the_study_is_an_attack(trained, tiny_data, attack):
-    x, y = tiny_data
-    x_adv = perturb(trained, x, y, attack, 0.1, seed=0)
+    x_adv = perturb(trained, x, y, spec_of(method), 0.1, seed=0)
     assert x_adv.shape == x.shape and x_adv.min() >= 0 and x_adv.max() <= 1
-    assert torch.equal(x_adv, x) == (attack == "clean")
+    assert not torch.equal(x_adv, x)
+
+
+def test_negative_strength_is_rejected(trained, tiny_data):
+    x, y = tiny_data
+    with pytest.raises(ValueError, match="-0.1"):
+        perturb(trained, x, y, AttackSpec("fgsm"), -0.1, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"method": "cw"},
+            r"'cw' unknown; use one of \('gaussian', 'fgsm', 'random_sign', 'pgd'\)",
+        ),
+        (
+            {"method": "fgsm", "target": "input"},
+            r"'input' unknown; use one of \('output', 'layer'\)",
+        ),
+        ({"method": "gaussian", "target": "layer"}, "target 'layer' needs a gradient method"),
+        ({"method": "random_sign", "target": "layer"}, "not 'random_sign'"),
+        ({"method": "pgd"}, "pgd needs steps >= 1 and step_size > 0"),
+        ({"method": "pgd", "steps": 10, "step_size": 0.0}, "step_size 0.0"),
+        ({"method": "pgd", "steps": 10.0, "step_size": 2.5}, "steps must be an integer"),
+        ({"method": "pgd", "steps": 1, "step_size": 1, "random_start": "yes"}, "'yes'"),
+        ({"method": "fgsm", "steps": 10}, "settings of pgd, not of 'fgsm'"),
+        ({"method": "gaussian", "random_start": True}, "settings of pgd, not of 'gaussian'"),
+    ],
+)
+def test_invalid_attack_specs_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        AttackSpec(**kwargs)
+
+
+def test_attack_spec_from_config_reads_an_entry_and_round_trips():
+    entry = {
+        "method": "pgd",
+        "target": "layer",
+        "strengths": [0.0, 0.1],
+        "steps": 20,
+        "step_size": 2.5,
+        "random_start": True,
+    }
+    spec = AttackSpec.from_config(entry)
+    assert spec == AttackSpec("pgd", "layer", steps=20, step_size=2.5, random_start=True)
+    assert AttackSpec.from_config(spec.to_dict()) == spec
+    assert AttackSpec.from_config({"method": "fgsm", "strengths": [0.1]}) == AttackSpec("fgsm")
+
+
+def test_attack_spec_from_config_rejects_missing_and_unknown_keys():
+    with pytest.raises(ValueError, match="no method"):
+        AttackSpec.from_config({"target": "output"})
+    with pytest.raises(ValueError, match=r"unknown keys \['step'\]"):
+        AttackSpec.from_config({"method": "pgd", "step": 20, "step_size": 2.5})
 
 
 @needs_cuda
@@ -136,19 +299,12 @@ def test_fgsm_of_a_gpu_model_returns_cpu_inputs_on_the_cpu(trained, tiny_data):
 
 
 @needs_cuda
-def test_perturb_and_record_follow_the_model_to_the_gpu(trained, tiny_data):
+def test_perturb_follows_the_model_to_the_gpu(trained, tiny_data):
     x, y = tiny_data
-    noisy = perturb(trained, x, y, "gaussian", 0.3, seed=0)
+    noise = ("gaussian", "random_sign")
+    noisy = {m: perturb(trained, x, y, AttackSpec(m), 0.3, seed=0) for m in noise}
     gpu_model = trained.to("cuda")
-    assert torch.equal(perturb(gpu_model, x, y, "gaussian", 0.3, seed=0), noisy)
-    assert perturb(gpu_model, x, y, "fgsm", 0.1, seed=0).device == x.device
-    hiddens, _ = record(gpu_model, x.cuda(), y.cuda(), "fgsm", 0.1, seed=0, target="layer")
-    assert [h.shape for h in hiddens] == [(len(x), w) for w in trained.config.hidden]
-
-
-def test_unknown_attack_and_target_are_rejected(trained, tiny_data):
-    x, y = tiny_data
-    with pytest.raises(ValueError, match="pgd"):
-        perturb(trained, x, y, "pgd", 0.1, seed=0)
-    with pytest.raises(ValueError, match="input"):
-        record(trained, x, y, "fgsm", 0.1, seed=0, target="input")
+    for method, expected in noisy.items():
+        assert torch.equal(perturb(gpu_model, x, y, AttackSpec(method), 0.3, seed=0), expected)
+    for spec in (AttackSpec("fgsm"), AttackSpec("pgd", steps=3, step_size=2.5, random_start=True)):
+        assert perturb(gpu_model, x, y, spec, 0.1, seed=0).device == x.device

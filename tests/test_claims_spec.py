@@ -9,28 +9,51 @@ import pytest
 
 from manifold_smoothness.claims_spec import (
     CLAIMS,
+    MIN_POINTS,
     MIN_STRENGTHS,
     THRESHOLD_KEYS,
     ClaimsError,
     check_thresholds,
+    is_paper_network,
+    smoothness_text,
 )
 
-THRESHOLDS = {"high_accuracy": 0.9, "monotonic_rho": 0.9, "min_extremum_depth": 2.0}
+THRESHOLDS = {
+    "high_accuracy": 0.9,
+    "min_rho": 0.3,
+    "min_accuracy_gap": 0.02,
+    "min_alpha_effect": 0.05,
+    "uncertainty_k": 3.0,
+    "monotonic_majority": 0.8,
+    "bound_margin": 0.1,
+}
 
 
 def test_thresholds_come_back_as_floats_without_other_keys() -> None:
-    limits = check_thresholds({**THRESHOLDS, "min_extremum_depth": 3, "input_dimension": None})
-    assert limits == {**THRESHOLDS, "min_extremum_depth": 3.0}
+    limits = check_thresholds({**THRESHOLDS, "uncertainty_k": 3, "input_dimension": None})
+    assert limits == THRESHOLDS
     assert all(type(v) is float for v in limits.values())
+
+
+def test_every_key_of_the_config_section_is_checked() -> None:
+    assert set(THRESHOLD_KEYS) == set(THRESHOLDS)
 
 
 @pytest.mark.parametrize(
     "key, value, allowed",
     [
-        ("high_accuracy", 1.5, "(0, 1]"),
         ("high_accuracy", 0.0, "(0, 1]"),
-        ("monotonic_rho", 0.0, "(0, 1]"),
-        ("min_extremum_depth", -1.0, "[0, inf)"),
+        ("high_accuracy", 1.01, "(0, 1]"),
+        ("min_rho", 0.0, "(0, 1]"),
+        ("min_rho", 1.5, "(0, 1]"),
+        ("min_accuracy_gap", 0.0, "(0, 1]"),
+        ("min_accuracy_gap", 2.0, "(0, 1]"),
+        ("min_alpha_effect", 0.0, "(0, inf)"),
+        ("min_alpha_effect", -0.1, "(0, inf)"),
+        ("uncertainty_k", 0.0, "(0, inf)"),
+        ("monotonic_majority", 0.5, "(0.5, 1]"),
+        ("monotonic_majority", 1.1, "(0.5, 1]"),
+        ("bound_margin", -0.01, "[0, inf)"),
     ],
 )
 def test_out_of_range_threshold_names_the_key_and_range(key: str, value: float, allowed) -> None:
@@ -40,6 +63,22 @@ def test_out_of_range_threshold_names_the_key_and_range(key: str, value: float, 
     assert allowed in str(err.value)
 
 
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("high_accuracy", 1.0),
+        ("min_rho", 1.0),
+        ("min_accuracy_gap", 1.0),
+        ("min_alpha_effect", 10.0),
+        ("uncertainty_k", 1e-3),
+        ("monotonic_majority", 1.0),
+        ("bound_margin", 0.0),
+    ],
+)
+def test_range_edges_are_accepted(key: str, value: float) -> None:
+    assert check_thresholds({**THRESHOLDS, key: value})[key] == value
+
+
 @pytest.mark.parametrize("key", THRESHOLD_KEYS)
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_non_finite_threshold_raises(key: str, value: float) -> None:
@@ -47,16 +86,24 @@ def test_non_finite_threshold_raises(key: str, value: float) -> None:
         check_thresholds({**THRESHOLDS, key: value})
 
 
+@pytest.mark.parametrize("key", THRESHOLD_KEYS)
 @pytest.mark.parametrize("value", ["0.9", True, None, [0.9]])
-def test_non_number_threshold_raises(value) -> None:
-    with pytest.raises(ClaimsError, match=r"'claims\.monotonic_rho': .* is not a number"):
-        check_thresholds({**THRESHOLDS, "monotonic_rho": value})
+def test_non_number_threshold_raises(key: str, value) -> None:
+    with pytest.raises(ClaimsError, match=rf"'claims\.{key}': .* is not a number"):
+        check_thresholds({**THRESHOLDS, key: value})
 
 
-def test_missing_threshold_raises() -> None:
-    thresholds = {k: v for k, v in THRESHOLDS.items() if k != "min_extremum_depth"}
-    with pytest.raises(ClaimsError, match=r"'claims\.min_extremum_depth' is missing"):
+@pytest.mark.parametrize("key", THRESHOLD_KEYS)
+def test_missing_threshold_raises(key: str) -> None:
+    thresholds = {k: v for k, v in THRESHOLDS.items() if k != key}
+    with pytest.raises(ClaimsError, match=rf"'claims\.{key}' is missing"):
         check_thresholds(thresholds)
+
+
+def test_old_keys_are_not_enough() -> None:
+    old = {"high_accuracy": 0.9, "monotonic_rho": 0.9, "min_extremum_depth": 2.0}
+    with pytest.raises(ClaimsError, match=r"'claims\.min_rho' is missing"):
+        check_thresholds(old)
 
 
 def test_thresholds_must_be_a_mapping() -> None:
@@ -78,11 +125,36 @@ def test_import_loads_no_numerics() -> None:
 
 
 def test_statistic_text_fills_thresholds_and_fixed_parameters() -> None:
-    text = CLAIMS[1].statistic_text({**THRESHOLDS, "monotonic_rho": 0.75})
-    assert "|rho| >= 0.75" in text
-    assert f"fewer than {MIN_STRENGTHS} strengths" in text
+    claim1, claim2, claim3 = (spec.statistic_text(THRESHOLDS) for spec in CLAIMS)
+    assert "mean rho over seeds is >= 0.3" in claim1
+    assert "g_s >= 0.02" in claim1 and f"at least {MIN_POINTS} finite points" in claim1
+    assert "D >= 0.05" in claim2 and "D >= 3 x se_D" in claim2
+    assert f"at least {MIN_STRENGTHS} strengths" in claim2
+    assert "fraction of monotonic curves is >= 0.8" in claim2
+    assert "<= 0.2 (1 - monotonic_majority)" in claim3
+    assert "target output" in claim3 and "target output" not in claim2
+    assert "[0, 0.1)" in smoothness_text(THRESHOLDS)
 
 
 @pytest.mark.parametrize("spec", CLAIMS, ids=lambda spec: f"claim{spec.id}")
-def test_every_statistic_template_is_filled(spec) -> None:
-    assert "{" not in spec.statistic_text(THRESHOLDS)
+def test_every_statistic_states_null_uncertainty_and_minimum_effect(spec) -> None:
+    text = spec.statistic_text(THRESHOLDS)
+    assert "{" not in text
+    for part in ("Null:", "Uncertainty:", "Minimum effect:", "PASS", "FAIL", "INCONCLUSIVE"):
+        assert part in text, part
+
+
+@pytest.mark.parametrize(
+    "rule, train_subset, label_noise, paper",
+    [
+        ("local", 0, 0.0, True),
+        ("greedy", 0, 0.0, False),
+        ("backprop", 0, 0.0, False),
+        ("local", 6000, 0.0, False),
+        ("local", 0, 0.2, False),
+    ],
+)
+def test_paper_networks_are_local_on_the_full_clean_training_set(
+    rule: str, train_subset: int, label_noise: float, paper: bool
+) -> None:
+    assert is_paper_network(rule, train_subset, label_noise) is paper

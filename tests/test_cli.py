@@ -20,6 +20,8 @@ def _row(seed: int, attack: str, strength: float, layer: int) -> dict:
     """accuracy 0.9 - 0.1 strength, alpha 1 + 0.1 layer, D 10 - layer; seeds differ by 0.02."""
     values = dict.fromkeys(SUMMARY_COLUMNS, 0.0)
     values.update(dataset="mnist", model="tiny", seed=seed, attack=attack, strength=strength)
+    values.update(rule="local", method=attack, target="output", final=True, epoch=3.0)
+    values.update(train_subset=0, n_valid=8, window_inside=True, probe_accuracy=0.95)
     values.update(layer=layer, width=8, n_samples=100, first_rank=3, last_rank=8)
     values.update(
         accuracy=0.9 - 0.1 * strength + 0.02 * seed,
@@ -50,9 +52,25 @@ def _table_rows(output: str) -> list[list[str]]:
 def test_clean_is_the_default_with_mean_and_std_over_seeds(summary_file, capsys):
     assert main(["summary", str(summary_file)]) == 0
     rows = _table_rows(capsys.readouterr().out)
-    # layer, accuracy mean/std, alpha mean/std, D mean/std, seeds
-    assert rows[1] == ["2", "0.9100", "0.0141", "1.2100", "0.0141", "8.0100", "0.0141", "2"]
+    # layer, accuracy mean/std, probe mean/std, alpha mean/std, D mean/std, seeds
+    assert rows[1] == [
+        "2", "0.9100", "0.0141", "0.9500", "0.0000", "1.2100", "0.0141", "8.0100", "0.0141", "2"
+    ]  # fmt: skip
     assert len(rows) == 3
+
+
+def test_trajectory_lists_the_clean_rows_of_every_snapshot(tmp_path, capsys):
+    rows = [
+        {**_row(seed, "clean", 0.0, layer), "epoch": epoch, "final": epoch == 3.0}
+        for seed in (0, 1)
+        for epoch in (0.0, 1.0, 3.0)
+        for layer in (1, 2)
+    ]
+    path = tmp_path / "summary.parquet"
+    write_table(summary_table(pd.DataFrame(rows)), path)
+    assert main(["summary", str(path), "--trajectory"]) == 0
+    printed = _table_rows(capsys.readouterr().out)
+    assert len(printed) == 6 and printed[0][:2] == ["0.0", "1"]
 
 
 def test_attack_and_strength_select_one_condition(summary_file, capsys):

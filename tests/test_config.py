@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 from snakemake_interface_common.exceptions import WorkflowError
 
 from manifold_smoothness.config import (
     SCHEMA_PATH,
     ConfigError,
     check_config,
+    drop_removed_attacks,
     format_strength,
     key_path,
 )
@@ -30,6 +31,7 @@ def default_config() -> dict:
 def load(config: dict) -> dict:
     """What the Snakefile does: schema validation with defaults, then the cross-key checks."""
     config = copy.deepcopy(config)
+    drop_removed_attacks(config)
     validate(config, str(SCHEMA), set_default=True)
     check_config(config)
     return config
@@ -38,8 +40,8 @@ def load(config: dict) -> dict:
 def test_default_and_quick_configs_are_valid():
     load(default_config())
     quick = default_config()
-    quick.update(yaml.safe_load((ROOT / "config" / "quick.yaml").read_text()))
-    load(quick)
+    update_config(quick, yaml.safe_load((ROOT / "config" / "quick.yaml").read_text()))
+    assert set(load(quick)["attacks"]) == {"gaussian", "fgsm", "pgd"}
 
 
 def test_schema_fills_documented_defaults():
@@ -118,10 +120,18 @@ MALFORMED = [
     ("attacks.gaussian.strengths", [0.0, 1.5], "maximum"),
     ("attacks.fgsm.strengths", [-0.1], "minimum"),
     ("attacks.fgsm.target", "input", "input"),
-    ("attacks.pgd", {"strengths": [0.1]}, "pgd"),
+    ("attacks.pgd", {"strengths": [0.1]}, "method"),
+    ("attacks.fgsm.method", "cw", "cw"),
+    ("attacks.Bad", {"method": "fgsm", "strengths": [0.1]}, "Bad"),
+    ("models.0.training.rule", "hebb", "hebb"),
+    ("models.0.training.label_noise", 1.0, "maximum"),
+    ("models.0.training.snapshots", [-1], "minimum"),
+    ("analysis.jackknife_blocks", 500, "maximum"),
+    ("analysis.probe.l2", 0, "minimum"),
     ("analysis.fit_window", [11], "too short|should be non-empty"),
     ("analysis.fit_windw", [11, 500], "fit_windw"),
-    ("claims.monotonic_rho", 1.5, "maximum"),
+    ("claims.min_rho", 1.5, "maximum"),
+    ("claims.monotonic_majority", 0.5, "minimum"),
     ("threads", 0, "minimum"),
     ("threads", True, "not of type 'integer'"),
     ("models.0.hidden", [100, False], "not of type 'integer'"),
@@ -149,6 +159,17 @@ CROSS_KEY = [
     ("models", [{"name": "a", "hidden": [10]}, {"name": "a", "hidden": [20]}], "models"),
     ("dataset.source", "debian", "dataset.source"),  # debian has no MNIST
     ("attacks.fgsm.strengths", [0.1, 0.1000000001], "attacks.fgsm.strengths"),
+    ("models.0.training.snapshots", [0, 12], "training.snapshots': 12 is not before the end"),
+    ("models.0.training.snapshots", [0, 0.001], "fall on the same optimiser step"),
+    ("models.2.training.snapshots", [20], "20 is not before the end of training"),
+    ("models.0.attacks", ["cw"], "'cw' is not an attack of the config"),
+    ("attacks.gaussian.target", "layer", "attacks.gaussian.target"),
+    ("attacks.gaussian.steps", 3, "apply to pgd only"),
+    ("attacks.pgd", {"method": "pgd", "strengths": [0.1]}, "attacks.pgd.steps"),
+    ("attacks.layers", {"method": "gaussian", "strengths": [0.1]}, "the name 'layers' is taken"),
+    ("analysis.jackknife_blocks", 1, "analysis.jackknife_blocks"),
+    ("analysis.samples", 1000, "analysis.dimension_samples"),
+    ("dataset.train_subset", 500, "0 and 0.05 fall on the same optimiser step"),
 ]
 
 
@@ -254,9 +275,18 @@ def test_snakemake_stops_before_any_job_and_names_the_key(tmp_path):
     assert "-3 is less than the minimum of 1" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("key, value", [("monotonic_rho", 0.0), ("high_accuracy", 1.5)])
+@pytest.mark.parametrize("key, value", [("min_rho", 0.0), ("high_accuracy", 1.5)])
 def test_claims_thresholds_are_checked_with_the_config_not_in_the_last_job(key, value):
     config = load(default_config())
     config["claims"][key] = value
     with pytest.raises(ConfigError, match=rf"claims\.{key}"):
         check_config(config)
+
+
+def test_a_model_subset_larger_than_the_prepared_split_is_rejected():
+    config = default_config()
+    config["dataset"]["train_subset"] = 500
+    config["models"] = [m for m in config["models"] if m["name"] == "local-subset600"]
+    config["models"][0]["training"]["snapshots"] = [0]
+    with pytest.raises(ConfigError, match="train_subset': 600 exceeds the 500 training images"):
+        load(config)

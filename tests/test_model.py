@@ -7,10 +7,12 @@ from manifold_smoothness.model import (
     LocalErrorMLP,
     ModelConfig,
     load_model,
+    load_snapshots,
     local_cross_entropies,
     local_losses,
     readout_accuracy,
     save_model,
+    save_snapshots,
 )
 from manifold_smoothness.storage import CorruptFileError
 
@@ -145,3 +147,81 @@ def test_readout_accuracy_rejects_mismatched_shapes(tiny_data, tiny_model_config
         readout_accuracy(h, readout.T, y)
     with pytest.raises(ValueError, match="labels"):
         readout_accuracy(h, readout, y[:-1])
+
+
+def test_forward_to_a_depth_gives_the_first_layers(tiny_data, tiny_model_config):
+    model = LocalErrorMLP(tiny_model_config, seed=0)
+    x = tiny_data[0]
+    full = model(x)
+    assert model(x, depth=0) == []
+    for got, want in zip(model(x, depth=2), full[:2], strict=True):
+        assert torch.equal(got, want)
+    assert torch.equal(model.layer_output(2, full[1]), full[2])
+
+
+def _snapshot_bundle(tmp_path, config, name="snapshots.pt"):
+    models = [LocalErrorMLP(config, seed=s) for s in (0, 1)]
+    path = tmp_path / name
+    save_snapshots(path, [0.0, 2.5], [m.state_dict() for m in models], config, {"seed": 7})
+    return path, models
+
+
+def test_snapshots_round_trip_in_order_with_metadata(tmp_path, tiny_model_config, tiny_data):
+    path, models = _snapshot_bundle(tmp_path, tiny_model_config)
+    loaded, meta = load_snapshots(path)
+    assert meta == {"seed": "7"}
+    assert [t for t, _ in loaded] == [0.0, 2.5]
+    x = tiny_data[0]
+    for (_, got), want in zip(loaded, models, strict=True):
+        assert not got.training and got.config == tiny_model_config
+        for a, b in zip(got(x), want(x), strict=True):
+            assert torch.equal(a, b)
+    torch.load(path, weights_only=True)  # plain types only
+
+
+def test_snapshot_bytes_depend_on_the_contents_not_the_path(tmp_path, tiny_model_config):
+    """A resumed run must be able to write the very bytes of an uninterrupted one."""
+    a, _ = _snapshot_bundle(tmp_path, tiny_model_config, "a.pt")
+    b, _ = _snapshot_bundle(tmp_path, tiny_model_config, "b.pt")
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_snapshot_bytes_are_the_same_for_weights_read_back_from_files(tmp_path, tiny_model_config):
+    """In one process the state dicts share their buffer names (one string object), read from
+    files they do not; pickle would write the two differently unless the bundle canonicalises."""
+    model = LocalErrorMLP(tiny_model_config, seed=0)
+    in_memory = [{k: v.clone() for k, v in model.state_dict().items()} for _ in range(2)]
+    assert in_memory[0].keys() and any(
+        a is b for a, b in zip(in_memory[0], in_memory[1], strict=True)
+    )
+    read_back = []
+    for i, state in enumerate(in_memory):
+        torch.save(state, tmp_path / f"{i}.pt")
+        read_back.append(torch.load(tmp_path / f"{i}.pt", weights_only=True))
+    for name, states in (("memory.pt", in_memory), ("files.pt", read_back)):
+        save_snapshots(tmp_path / name, [0.0, 1.0], states, tiny_model_config, {})
+    assert (tmp_path / "memory.pt").read_bytes() == (tmp_path / "files.pt").read_bytes()
+
+
+def test_an_empty_snapshot_bundle_round_trips(tmp_path, tiny_model_config):
+    save_snapshots(tmp_path / "s.pt", [], [], tiny_model_config, {})
+    assert load_snapshots(tmp_path / "s.pt") == ([], {})
+
+
+def test_snapshot_epochs_and_weights_must_pair_up(tmp_path, tiny_model_config):
+    with pytest.raises(ValueError, match="2 snapshot epochs but 1 state dicts"):
+        save_snapshots(tmp_path / "s.pt", [0, 1], [{}], tiny_model_config, {})
+
+
+def test_a_damaged_snapshot_bundle_names_itself(tmp_path, tiny_model_config):
+    path, _ = _snapshot_bundle(tmp_path, tiny_model_config)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(CorruptFileError, match="snapshots.pt.*rerun snakemake"):
+        load_snapshots(path)
+    model_file = tmp_path / "model.pt"
+    save_model(LocalErrorMLP(tiny_model_config, seed=0), model_file)
+    with pytest.raises(CorruptFileError, match="model.pt is not a bundle of weight snapshots"):
+        load_snapshots(model_file)
+    torch.save({"epochs": [0.0], "state_dicts": [{}], "config": {"hidden": [4]}, "meta": {}}, path)
+    with pytest.raises(CorruptFileError, match="does not hold a LocalErrorMLP"):
+        load_snapshots(path)

@@ -3,7 +3,6 @@ files: another seed's result, a table of the wrong shape, a damaged JSON file.""
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import pyarrow as pa
@@ -11,7 +10,6 @@ import pytest
 import yaml
 
 from manifold_smoothness.stages import ProvenanceError, check_provenance, run
-from manifold_smoothness.stages.check_claims import read_input_dimension
 from manifold_smoothness.stages.plot_training import read_training
 from manifold_smoothness.stages.record_config import record_config
 from manifold_smoothness.storage import CorruptFileError, write_table
@@ -64,6 +62,7 @@ def test_metadata_that_contradicts_the_path_is_refused():
 def training_table(**columns) -> pa.Table:
     base = {
         "epoch": pa.array([1], pa.int32()),
+        "training_layer": pa.array([0], pa.int32()),
         "layer": pa.array([1], pa.int32()),
         "train_loss": pa.array([0.5]),
         "train_accuracy": pa.array([0.9]),
@@ -84,24 +83,8 @@ def test_a_training_log_of_another_seed_or_shape_is_refused(tmp_path):
         read_training(path, meta)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "{not json",
-        json.dumps({"dataset": "mnist", "n_samples": 100}),
-        json.dumps({"dataset": "fashion-mnist", "n_samples": 100, "two_nn": 12.0}),
-        json.dumps({"dataset": "mnist", "n_samples": 100, "two_nn": "NaN"}),
-        json.dumps({"dataset": "mnist", "n_samples": 100, "two_nn": -1}),
-    ],
-)
-def test_a_damaged_input_dimension_file_names_itself(tmp_path, text):
-    path = tmp_path / "input_dimension.json"
-    path.write_text(text)
-    with pytest.raises(CorruptFileError, match="input_dimension.json"):
-        read_input_dimension(path, "mnist")
-
-
-def test_a_good_input_dimension_file_is_read(tmp_path):
-    path = tmp_path / "input_dimension.json"
-    path.write_text(json.dumps({"dataset": "mnist", "n_samples": 100, "two_nn": 12.5}))
-    assert read_input_dimension(path, "mnist") == (12.5, 100)
+def test_epochs_and_strengths_are_compared_as_numbers():
+    check_provenance("f", {"epoch": "0.5", "strength": "0.10"}, {"epoch": 0.5, "strength": "0.1"})
+    check_provenance("f", {"epoch": "final"}, {"epoch": "final"})
+    with pytest.raises(ProvenanceError, match="epoch"):
+        check_provenance("f", {"epoch": "final"}, {"epoch": "0.5"})

@@ -1,6 +1,7 @@
 import logging
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,23 +11,31 @@ from pathlib import Path
 import pytest
 import torch
 
-from manifold_smoothness.model import LocalErrorMLP, readout_accuracy
+from manifold_smoothness.data import stratified_subset
+from manifold_smoothness.model import LocalErrorMLP, ModelConfig, load_snapshots, readout_accuracy
 from manifold_smoothness.storage import CorruptFileError, load_torch
 from manifold_smoothness.training import (
     DIVERGENCE_CHECK_STEPS,
+    RULES,
     DivergenceError,
     TrainConfig,
+    backprop_step,
     layer_accuracies,
     make_optimizer,
+    shuffle_labels,
+    snapshot_path,
     train,
     train_epoch,
+    training_phase,
+    training_set,
+    training_table,
 )
 
 IDS = {"data_id": "tiny-train", "test_id": "tiny-test", "code_id": "code-a"}
 
 
-def _train(cfg, tcfg, data, checkpoint, seed=0, **ids):
-    return train(cfg, tcfg, seed, data, data, checkpoint, **{**IDS, **ids})
+def _train(cfg, tcfg, data, checkpoint, seed=0, **kwargs):
+    return train(cfg, tcfg, seed, data, data, checkpoint, **{**IDS, **kwargs})
 
 
 def _assert_same_weights(a, b):
@@ -255,3 +264,341 @@ def test_a_checkpoint_training_did_not_write_is_refused_by_name(
     ids = {"data_id": "d", "test_id": "t", "code_id": "c"}
     with pytest.raises(CorruptFileError, match="checkpoint.pt is not a training checkpoint"):
         train(tiny_model_config, tiny_train_config, 0, tiny_data, tiny_data, checkpoint, **ids)
+
+
+def _state(model):
+    return {key: value.clone() for key, value in model.state_dict().items()}
+
+
+def _same(a, b, prefix):
+    """Whether the state dicts a and b agree bitwise in every entry whose name starts with
+    prefix (e.g. 'layers.0.')."""
+    keys = [key for key in a if key.startswith(prefix)]
+    assert keys, prefix
+    return all(torch.equal(a[key], b[key]) for key in keys)
+
+
+def test_training_table_has_the_training_layer_column(tmp_path, tiny_data, tiny_model_config):
+    tcfg = TrainConfig(epochs=1, batch_size=128, lr=1.0e-3)
+    _, rows = _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt")
+    table = training_table(rows)
+    assert str(table.schema.field("training_layer").type) == "int32"
+    assert table.column("training_layer").to_pylist() == [0, 0, 0]
+
+
+def test_greedy_trains_one_layer_at_a_time_and_freezes_the_others(
+    tmp_path, tiny_data, tiny_model_config
+):
+    """One epoch per layer, 4 steps per epoch: snapshots at the ends of phases 1 and 2 and in
+    the middle of phase 2 show which layers moved when."""
+    tcfg = TrainConfig(epochs=1, batch_size=64, lr=3.0e-3, rule="greedy", snapshots=(0, 1, 1.5, 2))
+    initial = LocalErrorMLP(tiny_model_config, seed=0).state_dict()
+    model, rows = _train(
+        tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt", snapshot_out=tmp_path / "s.pt"
+    )
+    snaps, _ = load_snapshots(tmp_path / "s.pt")
+    s0, s1, s15, s2 = (m.state_dict() for _, m in snaps)
+    final = model.state_dict()
+    assert _same(s0, initial, "")
+    # phase 1: layer 1 learns, layers 2 and 3 stay initial
+    assert not _same(s1, initial, "layers.0.")
+    assert _same(s1, initial, "layers.1.") and _same(s1, initial, "layers.2.")
+    # phase 2: layer 1 frozen at its end of phase 1, layer 2 learns, layer 3 initial
+    for during in (s15, s2):
+        assert _same(during, s1, "layers.0.") and _same(during, initial, "layers.2.")
+    assert not _same(s15, s1, "layers.1.") and not _same(s2, s15, "layers.1.")
+    # phase 3: only layer 3 moves
+    assert _same(final, s2, "layers.0.") and _same(final, s2, "layers.1.")
+    assert not _same(final, s2, "layers.2.")
+    assert _same(final, initial, "readout_")
+
+    assert [r["epoch"] for r in rows] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert [r["training_layer"] for r in rows] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    for row in rows:  # layers above the one in training are not run: NaN
+        above = row["layer"] > row["training_layer"]
+        assert math.isnan(row["train_loss"]) == above, row
+        assert math.isnan(row["train_accuracy"]) == above, row
+        assert 0 <= row["test_accuracy"] <= 1
+
+
+def test_during_a_greedy_phase_the_frozen_layers_get_no_gradient(tiny_data, tiny_model_config):
+    tcfg = TrainConfig(epochs=1, batch_size=64, lr=3.0e-3, rule="greedy")
+    model = LocalErrorMLP(tiny_model_config, seed=0)
+    initial = _state(model)
+    order = torch.arange(256)
+    optimizer, _, step = training_phase(model, tcfg, 0)
+    train_epoch(model, optimizer, tiny_data, order, tcfg, 1, step=step)
+    end_of_phase_1 = _state(model)
+    optimizer, _, step = training_phase(model, tcfg, 1)
+    checked = []
+
+    def check(k):
+        first, second, third = model.layers
+        assert first.weight.grad is None and first.bias.grad is None
+        assert third.weight.grad is None and third.bias.grad is None
+        assert second.weight.grad.abs().sum() > 0
+        now = model.state_dict()
+        assert _same(now, end_of_phase_1, "layers.0.") and _same(now, initial, "layers.2.")
+        checked.append(k)
+
+    train_epoch(model, optimizer, tiny_data, order, tcfg, 2, step=step, after_step=check)
+    assert checked == [1, 2, 3, 4]
+    assert not _same(model.state_dict(), end_of_phase_1, "layers.1.")
+
+
+def test_backprop_gradients_reach_the_first_layer(tiny_data, tiny_model_config):
+    """One step's gradient is that of the last readout's cross-entropy through all layers."""
+    x, y = tiny_data[0][:64], tiny_data[1][:64]
+    model, reference = (LocalErrorMLP(tiny_model_config, seed=0) for _ in range(2))
+    backprop_step(model, make_optimizer(model, TrainConfig(1, 64, 1.0e-3)), x, y)
+    last = reference.logits(reference(x, detach=False))[-1]
+    expected = torch.autograd.grad(
+        torch.nn.functional.cross_entropy(last, y), [*reference.parameters()]
+    )
+    assert model.layers[0].weight.grad.abs().sum() > 0
+    for got, want in zip(model.parameters(), expected, strict=True):
+        torch.testing.assert_close(got.grad, want)
+
+
+def test_backprop_training_changes_every_layer_and_no_readout(
+    tmp_path, tiny_data, tiny_model_config
+):
+    tcfg = TrainConfig(epochs=2, batch_size=64, lr=3.0e-3, rule="backprop")
+    before = LocalErrorMLP(tiny_model_config, seed=0)
+    after, rows = _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt")
+    for l in range(before.n_layers):
+        assert torch.equal(before.readout(l), after.readout(l))
+        assert not torch.equal(before.layers[l].weight, after.layers[l].weight)
+    assert len(rows) == 2 * 3 and {r["training_layer"] for r in rows} == {0}
+    assert all(math.isfinite(r["train_loss"]) and 0 <= r["train_accuracy"] <= 1 for r in rows)
+
+
+def test_snapshots_are_the_weights_after_their_steps(tmp_path, tiny_data, tiny_model_config):
+    """Snapshot 0 is the untrained network; snapshot 0.5 the weights after round(0.5 * 4) = 2
+    steps of epoch 1, replayed here; the last one is not the final model."""
+    tcfg = TrainConfig(epochs=2, batch_size=64, lr=3.0e-3, snapshots=[1.75, 0, 0.5])
+    model, _ = _train(
+        tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt", snapshot_out=tmp_path / "s.pt"
+    )
+    snaps, meta = load_snapshots(tmp_path / "s.pt")
+    assert [t for t, _ in snaps] == [0.0, 0.5, 1.75]
+    assert all(not m.training for _, m in snaps)
+    assert meta["steps_per_epoch"] == "4" and meta["snapshot_steps"] == "[0, 2, 7]"
+    _assert_same_weights(snaps[0][1], LocalErrorMLP(tiny_model_config, seed=0))
+
+    replay = LocalErrorMLP(tiny_model_config, seed=0)
+    order = torch.randperm(256, generator=torch.Generator().manual_seed(0))
+    kept = {}
+    train_epoch(
+        replay,
+        make_optimizer(replay, tcfg),
+        tiny_data,
+        order,
+        tcfg,
+        1,
+        after_step=lambda k: kept.setdefault(k, _state(replay)),
+    )
+    assert _same(snaps[1][1].state_dict(), kept[2], "")
+    assert not _same(snaps[1][1].state_dict(), kept[1], "")
+    assert not _same(snaps[-1][1].state_dict(), model.state_dict(), "layers.")
+    for t in (0.0, 0.5, 1.75):
+        assert snapshot_path(tmp_path / "ck.pt", t).name == f"ck.snapshot-{t}.pt"
+        assert snapshot_path(tmp_path / "ck.pt", t).exists()
+    assert load_torch(tmp_path / "ck.pt")["snapshots"] == [0.0, 0.5, 1.75]
+
+
+def test_snapshots_need_a_bundle_path(tmp_path, tiny_data, tiny_model_config):
+    tcfg = TrainConfig(epochs=1, batch_size=64, lr=1.0e-3, snapshots=[0])
+    with pytest.raises(ValueError, match=r"snapshots \[0.0\] need snapshot_out"):
+        _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt")
+
+
+def test_without_snapshots_the_bundle_is_empty(tmp_path, tiny_data, tiny_model_config):
+    tcfg = TrainConfig(epochs=1, batch_size=128, lr=1.0e-3, rule="backprop")
+    _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt", snapshot_out=tmp_path / "s.pt")
+    snaps, meta = load_snapshots(tmp_path / "s.pt")
+    assert snaps == [] and meta["rule"] == "backprop" and meta["snapshot_steps"] == "[]"
+
+
+def test_two_snapshots_on_one_step_are_refused(tmp_path, tiny_data, tiny_model_config):
+    tcfg = TrainConfig(epochs=2, batch_size=64, lr=1.0e-3, snapshots=[0.5, 0.6])
+    with pytest.raises(
+        ValueError, match=r"snapshots 0.5 and 0.6 both fall on step 2 at 4 steps per epoch"
+    ):
+        _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt", snapshot_out="s.pt")
+    assert not (tmp_path / "ck.pt").exists()
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"snapshots": [0, 2]}, r"snapshots \[2.0\] are not before the end of training \(2 "),
+        ({"snapshots": [-0.5]}, r"snapshots \[-0.5\] are not points of training"),
+        ({"snapshots": [float("nan")]}, "not points of training"),
+        ({"snapshots": 1}, "must be a list"),
+        # greedy: 3 layers x 2 epochs, checked by snapshot_steps at 4 steps per epoch
+        ({"rule": "greedy", "snapshots": [5.9]}, "5.9 falls on step 24, the end of training"),
+        ({"rule": "greedy", "snapshots": [6]}, r"end of training \(6 epochs of greedy"),
+        ({"rule": "hebbian"}, r"rule 'hebbian' unknown; use one of \('local', 'greedy'"),
+        ({"train_subset": 0}, "train_subset must be positive"),
+        ({"train_subset": 2.5}, "train_subset must be an integer"),
+        ({"label_noise": 1.0}, r"label_noise must be in \[0, 1\), got 1.0"),
+        ({"label_noise": -0.1}, "label_noise"),
+    ],
+)
+def test_bad_new_training_settings_name_the_problem(settings, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(epochs=2, batch_size=64, lr=1.0e-3, **settings).snapshot_steps(3, 4)
+
+
+def test_greedy_snapshots_run_over_all_phases(tmp_path, tiny_data, tiny_model_config):
+    tcfg = TrainConfig(epochs=1, batch_size=64, lr=1.0e-3, rule="greedy", snapshots=[2.5])
+    assert tcfg.total_epochs(3) == 3 and TrainConfig(2, 64, 1.0e-3).total_epochs(3) == 2
+    assert tcfg.snapshot_steps(3, 4) == (10,)
+    with pytest.raises(ValueError, match=r"not before the end of training \(2 epochs of greedy"):
+        _train(ModelConfig(hidden=(8, 8)), tcfg, tiny_data, tmp_path / "ck.pt", snapshot_out="s")
+
+
+def test_train_subset_trains_on_exactly_the_stratified_subset(
+    tmp_path, tiny_data, tiny_model_config
+):
+    """One step per epoch over 100 images: epoch 1's training accuracy is the untrained
+    network's on the stratified subset of the seed, with denominator 100."""
+    x, y = tiny_data
+    tcfg = TrainConfig(epochs=1, batch_size=100, lr=1.0e-3, train_subset=100)
+    model, rows = _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt", seed=3)
+    keep = torch.from_numpy(stratified_subset(y.numpy(), 100, 3))
+    untrained = LocalErrorMLP(tiny_model_config, seed=3)
+    with torch.no_grad():
+        logits = untrained.logits(untrained(x[keep]))
+    expected = [(z.argmax(1) == y[keep]).sum().item() / 100 for z in logits]
+    assert [r["train_accuracy"] for r in rows] == expected
+    # the test set stays whole: all 256 images
+    assert [r["test_accuracy"] for r in rows] == layer_accuracies(model, x, y)
+
+
+def test_training_set_is_a_deterministic_stratified_subset(tiny_data):
+    x, y = tiny_data
+    tcfg = TrainConfig(epochs=1, batch_size=64, lr=1.0e-3, train_subset=120)
+    xs, ys = training_set(tiny_data, tcfg, seed=5)
+    keep = torch.from_numpy(stratified_subset(y.numpy(), 120, 5))
+    assert torch.equal(xs, x[keep]) and torch.equal(ys, y[keep])
+    again = training_set(tiny_data, tcfg, seed=5)
+    assert torch.equal(again[0], xs) and torch.equal(again[1], ys)
+    assert not torch.equal(training_set(tiny_data, tcfg, seed=6)[0], xs)
+    too_many = TrainConfig(epochs=1, batch_size=64, lr=1.0e-3, train_subset=300)
+    with pytest.raises(ValueError, match="train_subset 300 exceeds the 256 images"):
+        training_set(tiny_data, too_many, seed=5)
+
+
+def test_label_noise_shuffles_the_requested_fraction_of_labels(tiny_data):
+    """With distinct labels every moved label shows; a permutation of 77 leaves few in place."""
+    distinct = torch.arange(256)
+    noisy = shuffle_labels(distinct, 0.3, seed=0)
+    moved = int((noisy != distinct).sum())
+    assert 70 <= moved <= round(0.3 * 256)
+    assert torch.equal(noisy.sort().values, distinct)  # permuted among themselves
+    assert torch.equal(shuffle_labels(distinct, 0.3, seed=0), noisy)
+    assert not torch.equal(shuffle_labels(distinct, 0.3, seed=1), noisy)
+    assert torch.equal(shuffle_labels(distinct, 0.0, seed=0), distinct)
+    y = tiny_data[1]
+    _, noisy_y = training_set(tiny_data, TrainConfig(1, 64, 1.0e-3, label_noise=0.3), seed=0)
+    assert torch.equal(noisy_y.bincount(minlength=10), y.bincount(minlength=10))
+    assert 0 < int((noisy_y != y).sum()) <= 77
+
+
+def test_training_accuracy_is_on_the_noisy_labels(tmp_path, tiny_data, tiny_model_config):
+    x, y = tiny_data
+    tcfg = TrainConfig(epochs=1, batch_size=256, lr=1.0e-3, label_noise=0.5)
+    _, rows = _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt")
+    noisy = shuffle_labels(y, 0.5, seed=0)
+    untrained = LocalErrorMLP(tiny_model_config, seed=0)
+    with torch.no_grad():
+        logits = untrained.logits(untrained(x))
+    on_noisy = [(z.argmax(1) == noisy).sum().item() / 256 for z in logits]
+    on_clean = [(z.argmax(1) == y).sum().item() / 256 for z in logits]
+    assert on_noisy != on_clean  # else this test could not tell them apart
+    assert [r["train_accuracy"] for r in rows] == on_noisy
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [{"rule": "greedy"}, {"snapshots": (0.5,)}, {"train_subset": 200}, {"label_noise": 0.1}],
+)
+def test_checkpoint_of_other_rule_snapshots_or_data_controls_is_not_resumed(
+    tmp_path, caplog, tiny_data, tiny_model_config, changed
+):
+    tcfg = TrainConfig(epochs=1, batch_size=128, lr=1.0e-3)
+    ck = tmp_path / "ck.pt"
+    _train(tiny_model_config, tcfg, tiny_data, ck)
+    other = TrainConfig(epochs=1, batch_size=128, lr=1.0e-3, **changed)
+    with caplog.at_level(logging.INFO, logger="manifold_smoothness.training"):
+        _train(tiny_model_config, other, tiny_data, ck, snapshot_out=tmp_path / "s.pt")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("ignoring" in m and "training" in m for m in messages), messages
+    assert not any("resuming" in m for m in messages)
+
+
+def test_train_config_from_spec_reads_rule_snapshots_and_data_controls():
+    training = {"epochs": 3, "batch_size": 16, "lr": 0.01, "rule": "greedy"}
+    training |= {"snapshots": [2, 0, 0.5], "train_subset": 500, "label_noise": 0.2}
+    config = TrainConfig.from_spec({"hidden": [8], "training": training})
+    assert config.rule == "greedy" and config.snapshots == (0.0, 0.5, 2.0)
+    assert all(type(t) is float for t in config.snapshots)
+    assert (config.train_subset, config.label_noise) == (500, 0.2)
+    default = TrainConfig.from_spec({"training": {"epochs": 3, "batch_size": 16, "lr": 0.01}})
+    assert (default.rule, default.snapshots, default.train_subset, default.label_noise) == (
+        "local",
+        (),
+        None,
+        0.0,
+    )
+    with pytest.raises(
+        ValueError, match=rf"rule 'sgd' unknown; use one of {re.escape(str(RULES))}"
+    ):
+        TrainConfig.from_spec({"training": {**training, "rule": "sgd"}})
+
+
+KILLABLE_SNAPSHOTS = """
+import sys, torch
+from manifold_smoothness.model import ModelConfig
+from manifold_smoothness.training import TrainConfig, train
+g = torch.Generator().manual_seed(123)
+y = torch.randint(0, 10, (2048,), generator=g)
+x = torch.rand(2048, 784, generator=g)
+tcfg = TrainConfig(epochs=1, batch_size=32, lr=1.0e-3, rule="greedy",
+                   snapshots=(0, 0.5, 1, 3.25, 6.75, 9.5))
+model, _ = train(ModelConfig(hidden=(64,) * int(sys.argv[2])), tcfg, 0, (x, y), (x, y),
+                 sys.argv[1], data_id="d", test_id="t", code_id="c",
+                 snapshot_out=sys.argv[1] + ".snapshots")
+torch.save(model.state_dict(), sys.argv[1] + ".final")
+"""
+
+
+def test_killed_greedy_run_resumes_to_identical_snapshots_and_weights(tmp_path):
+    """Greedy with one epoch per layer: every checkpoint lies on a phase boundary, so the
+    resumed run starts a new layer's phase; its snapshot bundle is bitwise the uninterrupted
+    run's."""
+    n_layers = 10  # = epochs
+    reference = tmp_path / "reference.pt"
+    assert _run(KILLABLE_SNAPSHOTS, reference, n_layers).wait(timeout=300) == 0
+
+    ck = tmp_path / "ck.pt"
+    proc = _run(KILLABLE_SNAPSHOTS, ck, n_layers)
+    deadline = time.monotonic() + 300
+    while not ck.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    interrupted = load_torch(ck)
+    assert interrupted["epoch"] < n_layers, "the run finished before it was killed"
+    assert interrupted["snapshots"] and interrupted["snapshots"] != [0, 0.5, 1, 3.25, 6.75, 9.5]
+    assert not Path(str(ck) + ".snapshots").exists()
+
+    assert _run(KILLABLE_SNAPSHOTS, ck, n_layers).wait(timeout=300) == 0
+    bundle = Path(str(ck) + ".snapshots").read_bytes()
+    assert bundle == Path(str(reference) + ".snapshots").read_bytes()
+    final = torch.load(str(ck) + ".final", weights_only=True)
+    expected = torch.load(str(reference) + ".final", weights_only=True)
+    for key in expected:
+        assert torch.equal(final[key], expected[key]), key

@@ -16,11 +16,10 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from manifold_smoothness.attacks import perturb, perturbation_norms
+from manifold_smoothness.attacks import AttackSpec, perturb, perturbation_norms
 from manifold_smoothness.devices import model_device
 from manifold_smoothness.model import LocalErrorMLP
 from manifold_smoothness.storage import read_schema, read_table, table_metadata, write_table
-from manifold_smoothness.study import FGSM_TARGETS
 
 
 def layer_column(layer: int) -> str:
@@ -57,28 +56,35 @@ def record(
     model: LocalErrorMLP,
     x: torch.Tensor,
     y: torch.Tensor,
-    attack: str,
+    spec: AttackSpec,
     strength: float,
     seed: int,
-    target: str = "output",
     chunk: int = 2000,
-) -> tuple[list[np.ndarray], list[dict[str, float]]]:
-    """Activations (one (n, N_l) float32 array per layer) of the attacked inputs, and the
-    realised perturbation norms per layer. With FGSM target `layer`, layer l sees inputs
-    attacked through its own readout; otherwise all layers see the same inputs."""
-    if target not in FGSM_TARGETS:
-        raise ValueError(f"FGSM target {target!r} unknown; use one of {FGSM_TARGETS}")
+) -> tuple[list[np.ndarray], list[dict[str, float]], list[np.ndarray]]:
+    """The attacked inputs' activations (one (n, N_l) float32 array per layer), the realised
+    perturbation norms per layer, and per layer the (n, 784) float32 inputs that entered it.
+    With target `layer` (gradient methods), layer l sees inputs attacked through its own
+    readout; otherwise all layers see the same inputs (the same array, repeated)."""
     model.eval()
-    if attack == "fgsm" and target == "layer" and strength > 0:
-        hiddens, norms = [], []
+    if spec.target == "layer" and strength > 0:
+        hiddens, norms, inputs = [], [], []
         for layer in range(model.n_layers):
-            x_adv = perturb(model, x, y, attack, strength, seed, layer, chunk)
+            x_adv = perturb(model, x, y, spec, strength, seed, layer, chunk)
             hiddens.append(_hiddens(model, x_adv, chunk)[layer])
             norms.append(perturbation_norms(x, x_adv))
-        return hiddens, norms
-    x_adv = perturb(model, x, y, attack, strength, seed, -1, chunk)
-    norms = perturbation_norms(x, x_adv)
-    return _hiddens(model, x_adv, chunk), [norms] * model.n_layers
+            inputs.append(_numpy_inputs(x_adv))
+        return hiddens, norms, inputs
+    x_adv = perturb(model, x, y, spec, strength, seed, -1, chunk)
+    n_layers = model.n_layers
+    return (
+        _hiddens(model, x_adv, chunk),
+        [perturbation_norms(x, x_adv)] * n_layers,
+        [_numpy_inputs(x_adv)] * n_layers,
+    )
+
+
+def _numpy_inputs(x: torch.Tensor) -> np.ndarray:
+    return x.detach().cpu().numpy().astype(np.float32, copy=False)
 
 
 def activations_table(

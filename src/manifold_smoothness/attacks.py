@@ -1,14 +1,22 @@
-"""Input perturbations: independent Gaussian noise and FGSM, both clipped to the image range.
+"""Input perturbations, all clipped to the image range: Gaussian noise, FGSM, PGD and the
+random-sign control (FGSM's L-inf budget without its adversarial direction).
+
+An attack is an `AttackSpec`: a method and its settings, read from one config entry. Its
+strength is the noise's standard deviation (gaussian) or the L-inf budget eps (the others);
+strength 0 is the clean input whatever the method.
 
 Inputs live in [0, 1] (normalisation, if any, belongs inside the model), so clipping the
 perturbed image to [0, 1] is exactly the valid-image constraint.
 
 Devices: gradients are taken on the model's device (a model may have been moved, e.g. to the
 GPU by ART), inputs are moved there, and every attack returns its result on the device of the
-input it was given. Gaussian noise is drawn on the CPU, so a seed gives the same noise anywhere.
+input it was given. Random draws are made on the CPU, so a seed gives the same draws anywhere.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
@@ -16,13 +24,97 @@ from torch import nn
 
 from manifold_smoothness.devices import model_device
 from manifold_smoothness.model import LocalErrorMLP
-from manifold_smoothness.study import CLEAN, CONDITIONS
+
+METHODS = ("gaussian", "fgsm", "random_sign", "pgd")
+TARGETS = ("output", "layer")  # whose readout a gradient method differentiates
+GRADIENT_METHODS = ("fgsm", "pgd")
+# The random stream of each method that draws: fixed numbers rather than positions in METHODS,
+# so reordering METHODS changes no draw. SeedSequence pads its entropy with zeros, so stream 0
+# (gaussian) keeps the draws of the two-component seed used before streams existed.
+NOISE_STREAMS = {"gaussian": 0, "random_sign": 1, "pgd": 2}
 
 
-def noise_seed(model_seed: int, strength: float) -> int:
-    """Seed of the noise of one (model seed, strength) condition: reruns draw the same noise."""
-    sequence = np.random.SeedSequence([int(model_seed), int(round(strength * 1_000_000))])
+@dataclass(frozen=True)
+class AttackSpec:
+    """One configured attack: a method of METHODS and, for gradient methods, the target
+    (`output`: every layer sees inputs attacked through the network's output; `layer`: layer l
+    sees inputs attacked through its own readout B_l).
+
+    PGD takes `steps` iterations of relative size `step_size`: the absolute step is
+    step_size * eps / steps, so step_size = 2.5 is the default ratio of Madry et al. (2018)
+    and of the `robustness` library (2.5 * eps / steps), which lets a walk started anywhere
+    in the eps ball reach its boundary. `random_start` starts PGD uniformly in the eps ball.
+    """
+
+    method: str
+    target: str = "output"
+    steps: int = 0
+    step_size: float = 0.0
+    random_start: bool = False
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"attack method {self.method!r} unknown; use one of {METHODS}")
+        if self.target not in TARGETS:
+            raise ValueError(f"attack target {self.target!r} unknown; use one of {TARGETS}")
+        if self.target == "layer" and self.method not in GRADIENT_METHODS:
+            raise ValueError(
+                f"target 'layer' needs a gradient method {GRADIENT_METHODS}, not "
+                f"{self.method!r}; use target 'output'"
+            )
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int):
+            raise ValueError(f"attack steps must be an integer, got {self.steps!r}")
+        if not isinstance(self.random_start, bool):
+            raise ValueError(f"random_start must be true or false, got {self.random_start!r}")
+        if self.method == "pgd":
+            if self.steps < 1 or not self.step_size > 0:
+                raise ValueError(
+                    f"pgd needs steps >= 1 and step_size > 0, got steps {self.steps} and "
+                    f"step_size {self.step_size}; e.g. steps: 20, step_size: 2.5"
+                )
+        elif self.steps != 0 or self.step_size != 0 or self.random_start:
+            raise ValueError(
+                f"steps, step_size and random_start are settings of pgd, not of "
+                f"{self.method!r}; remove them from the attack"
+            )
+
+    @classmethod
+    def from_config(cls, entry: Mapping) -> AttackSpec:
+        """The attack of a config `attacks` entry {method, target, steps, step_size,
+        random_start, strengths}: absent optional keys take the defaults above, `strengths`
+        (the sweep, not the attack) is ignored, any other key is an error."""
+        known = {f.name for f in fields(cls)} | {"strengths"}
+        if "method" not in entry:
+            raise ValueError(f"attack {dict(entry)} has no method; add method: one of {METHODS}")
+        unknown = sorted(set(entry) - known)
+        if unknown:
+            raise ValueError(
+                f"attack {dict(entry)} has unknown keys {unknown}; use {sorted(known)}"
+            )
+        return cls(
+            method=entry["method"],
+            target=entry.get("target", cls.target),
+            steps=entry.get("steps", cls.steps),
+            step_size=float(entry.get("step_size", cls.step_size)),
+            random_start=entry.get("random_start", cls.random_start),
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def noise_seed(model_seed: int, strength: float, method: str = "gaussian") -> int:
+    """Seed of the random draws of one (model seed, strength, method) condition: reruns draw
+    the same noise, and methods at the same strength draw independently."""
+    if method not in NOISE_STREAMS:
+        raise ValueError(f"{method!r} draws nothing at random; seed one of {list(NOISE_STREAMS)}")
+    entropy = [int(model_seed), int(round(strength * 1_000_000)), NOISE_STREAMS[method]]
+    sequence = np.random.SeedSequence(entropy)
     return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def _generator(model_seed: int, strength: float, method: str) -> torch.Generator:
+    return torch.Generator().manual_seed(noise_seed(model_seed, strength, method))
 
 
 def gaussian(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
@@ -30,6 +122,16 @@ def gaussian(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch
     `generator` is a CPU generator; the result is on x's device."""
     noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
     return (x + sigma * noise).clamp_(0.0, 1.0)
+
+
+def random_sign(x: torch.Tensor, eps: float, generator: torch.Generator) -> torch.Tensor:
+    """x' = clip(x + eps * sign(xi), 0, 1) with xi ~ N(0, I): a fair +-1 per pixel, the L-inf
+    budget of FGSM without its adversarial direction. x: (n, 784); `generator` is a CPU
+    generator; the result is on x's device."""
+    xi = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+    # xi == 0 (probability ~0) counts as +1, so every pixel moves by exactly eps before clipping
+    sign = torch.where(xi < 0, -1.0, 1.0).to(x.dtype)
+    return (x + eps * sign.to(x.device)).clamp_(0.0, 1.0)
 
 
 def input_gradient_sign(
@@ -57,33 +159,105 @@ def fgsm(
     return (x + eps * input_gradient_sign(model, x, y, layer)).clamp_(0.0, 1.0).detach()
 
 
+def uniform_start(x: torch.Tensor, eps: float, generator: torch.Generator) -> torch.Tensor:
+    """clip(x + u, 0, 1) with u uniform in [-eps, eps] per pixel: PGD's random start.
+    `generator` is a CPU generator; the result is on x's device."""
+    u = (torch.rand(x.shape, generator=generator, dtype=x.dtype) * 2 - 1) * eps
+    return (x + u.to(x.device)).clamp_(0.0, 1.0)
+
+
+def _pgd_steps(
+    model: LocalErrorMLP,
+    x: torch.Tensor,
+    start: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    steps: int,
+    alpha: float,
+    layer: int,
+) -> torch.Tensor:
+    """`steps` signed-gradient steps of size alpha from `start`, projected on the eps ball
+    around x and the image range."""
+    lower, upper = x - eps, x + eps
+    x_adv = start
+    for _ in range(steps):
+        x_adv = x_adv + alpha * input_gradient_sign(model, x_adv, y, layer)
+        # the eps ball and [0, 1] are boxes that both contain x, so clipping to one and then
+        # the other, in either order, is the projection on their intersection
+        x_adv = torch.clamp(x_adv, lower, upper).clamp_(0.0, 1.0)
+    return x_adv.detach()
+
+
+def pgd(
+    model: LocalErrorMLP,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    steps: int,
+    step_size: float,
+    random_start: bool,
+    generator: torch.Generator | None,
+    layer: int = -1,
+) -> torch.Tensor:
+    """Untargeted L-inf PGD (Madry et al. 2018) on true labels, model in eval mode: from x
+    (or, with `random_start`, a uniform draw in the eps ball made with the CPU `generator`),
+    `steps` times x' <- clip(proj_eps(x' + a * sign(grad_x CE(B_layer h_layer(x'), y))), 0, 1)
+    with a = step_size * eps / steps. x: (n, 784); the result is on x's device."""
+    if steps < 1:
+        raise ValueError(f"pgd needs at least one step, got steps={steps}")
+    if random_start and generator is None:
+        raise ValueError("pgd with random_start needs a generator to draw the start")
+    start = uniform_start(x, eps, generator) if random_start else x
+    return _pgd_steps(model, x, start, y, eps, steps, step_size * eps / steps, layer)
+
+
+def _chunked(attack, x: torch.Tensor, *per_sample: torch.Tensor, chunk: int) -> torch.Tensor:
+    """attack(x_chunk, *chunks) over row chunks of x and `per_sample`, concatenated."""
+    return torch.cat(
+        [
+            attack(x[i : i + chunk], *(t[i : i + chunk] for t in per_sample))
+            for i in range(0, len(x), chunk)
+        ]
+    )
+
+
 def perturb(
     model: LocalErrorMLP,
     x: torch.Tensor,
     y: torch.Tensor,
-    attack: str,
+    spec: AttackSpec,
     strength: float,
     seed: int,
     layer: int = -1,
     chunk: int = 2000,
 ) -> torch.Tensor:
-    """The attacked version of x (n, 784), on x's device; strength 0 is x itself. The noise
-    is seeded by (seed, strength); `layer` is the readout FGSM differentiates."""
-    if attack not in CONDITIONS:
-        raise ValueError(f"attack {attack!r} unknown; use one of {CONDITIONS}")
-    if attack == CLEAN or strength == 0:
+    """The attacked version of x (n, 784), on x's device; strength 0 is x itself. Random draws
+    are seeded by (seed, strength, method); `layer` is the readout a gradient method
+    differentiates. Gradient methods run over chunks of `chunk` rows to bound memory."""
+    if strength < 0:
+        raise ValueError(f"attack strength must be >= 0, got {strength}")
+    if strength == 0:
         return x
-    if attack == "gaussian":
-        generator = torch.Generator().manual_seed(noise_seed(seed, strength))
-        return gaussian(x, strength, generator)
-    if attack == "fgsm":
-        return torch.cat(
-            [
-                fgsm(model, x[i : i + chunk], y[i : i + chunk], strength, layer)
-                for i in range(0, len(x), chunk)
-            ]
+    if spec.method == "gaussian":
+        return gaussian(x, strength, _generator(seed, strength, "gaussian"))
+    if spec.method == "random_sign":
+        return random_sign(x, strength, _generator(seed, strength, "random_sign"))
+    if spec.method == "fgsm":
+        return _chunked(lambda xc, yc: fgsm(model, xc, yc, strength, layer), x, y, chunk=chunk)
+    if spec.method == "pgd":
+        # the start is drawn for all of x at once, so the draws do not depend on `chunk`
+        start = x
+        if spec.random_start:
+            start = uniform_start(x, strength, _generator(seed, strength, "pgd"))
+        alpha = spec.step_size * strength / spec.steps
+        return _chunked(
+            lambda xc, sc, yc: _pgd_steps(model, xc, sc, yc, strength, spec.steps, alpha, layer),
+            x,
+            start,
+            y,
+            chunk=chunk,
         )
-    raise NotImplementedError(f"attack {attack!r} is named in study.ATTACKS; implement it here")
+    raise NotImplementedError(f"attack method {spec.method!r} is in METHODS; implement it here")
 
 
 def perturbation_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, float]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from manifold_smoothness.claims_spec import SMOOTHNESS_BOUND
-from manifold_smoothness.study import CLEAN
+from manifold_smoothness.claims_spec import FGSM_NON_MONOTONIC, GAUSSIAN_MONOTONIC
 
-__all__ = ["render_markdown"]
+__all__ = ["render_html", "render_markdown"]
 
 
 def _fmt(value: Any) -> str:
-    """A number or flag as table text: 3 significant digits, 'n/a' for None, yes/no."""
+    """A value as table text: 3 significant digits, 'n/a' for None, yes/no, lists joined."""
     if value is None:
         return "n/a"
     if isinstance(value, bool):
@@ -26,19 +25,30 @@ def _fmt(value: Any) -> str:
         if value == 0:
             return "0"
         return f"{value:.2e}" if abs(value) < 1e-3 or abs(value) >= 1e4 else f"{value:.3g}"
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value) if value else "-"
     return str(value)
 
 
+def _mean_std(row: dict[str, Any], name: str) -> str:
+    """'mean (std)' of ``name`` in a row."""
+    return f"{_fmt(row[f'{name}_mean'])} ({_fmt(row[f'{name}_std'])})"
+
+
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    """Markdown table lines."""
+    """Markdown table lines, followed by a blank line."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    # A literal "|" (as in "|rho|") would split a cell; Markdown escapes it as "\|".
+    # A literal "|" would split a cell; Markdown escapes it as "\|".
     lines += ["| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |" for row in rows]
-    return lines
+    return [*lines, ""]
+
+
+def _not_listed(count: int) -> list[str]:
+    return [f"({count} more not listed.)", ""] if count else []
 
 
 def _claim_head(claim: dict[str, Any]) -> list[str]:
-    """Heading, statement, statistic and verdict lines of one claim's section."""
+    """Heading, statement, statistic, verdict and meaning of one claim's section."""
     return [
         f"## Claim {claim['id']}: {claim['name']}",
         "",
@@ -48,144 +58,154 @@ def _claim_head(claim: dict[str, Any]) -> list[str]:
         "",
         f"**Verdict: {claim['verdict']}.** {claim['reason']}",
         "",
+        f"**Meaning.** {claim['meaning']}",
+        "",
     ]
 
 
 def _claim1_body(numbers: dict[str, Any]) -> list[str]:
-    """Tables of claim 1."""
-    scalars = [[k, v] for k, v in numbers.items() if k != "by_attack"]
-    lines = _table(["quantity", "value"], scalars) + [""]
-    if numbers["by_attack"]:
-        lines += ["Within one sweep (clean points included; descriptive only):", ""]
-        rows = [[r["attack"], r["n_points"], r["rho"], r["p"]] for r in numbers["by_attack"]]
-        lines += _table(["sweep", "points", "Spearman rho", "p"], rows) + [""]
+    """Claim 1: per (layer, kind) statistics, the violations and the per-model values."""
+    rows = []
+    for r in numbers["per_layer"]:
+        seeds = r["per_seed"]
+        rows.append(
+            [r["layer"], r["kind"], f"{r['n_seeds_defined']}/{r['n_seeds']}"]
+            + [[s[key] for s in seeds] for key in ("n_points", "rho")]
+            + [r["rho_mean"], r["rho_std"], [s["gap"] for s in seeds], r["gap_min"]]
+            + [[s["violations"] for s in seeds], r["sign_null_probability"], r["status"]]
+        )
+    header = ["layer", "kind", "seeds defined", "points per seed", "rho per seed", "mean rho"]
+    header += ["std rho", "gap per seed", "min gap", "violations per seed"]
+    header += ["P(signs agree) under null", "status"]
+    lines = _table(header, rows)
+    lines += [
+        f"Violations: {numbers['n_violations']} high-accuracy points with alpha below the median "
+        "alpha of the other points (smallest alpha - reference first).",
+        "",
+    ]
+    if numbers["violations"]:
+        keys = ["kind", "layer", "seed", "model", "epoch", "accuracy", "alpha", "reference_alpha"]
+        lines += _table(keys, [[v[k] for k in keys] for v in numbers["violations"]])
+        lines += _not_listed(numbers["n_violations_not_listed"])
+    lines += ["Per model and layer: the final model (mean (std) over seeds) and the seed-mean "
+              "Spearman rho of accuracy vs alpha along its snapshots.", ""]  # fmt: skip
+    header = ["model", "rule", "paper network", "layer", "snapshots", "readout accuracy"]
+    header += ["probe accuracy", "alpha", "rho readout (snapshots)", "rho probe (snapshots)"]
+    rows = [
+        [r["model"], r["rule"], r["paper_network"], r["layer"], r["n_snapshots"]]
+        + [_mean_std(r, "accuracy"), _mean_std(r, "probe_accuracy"), _mean_std(r, "alpha")]
+        + [r["rho_readout_snapshots"], r["rho_probe_snapshots"]]
+        for r in numbers["per_model"]
+    ]
+    return lines + _table(header, rows)
+
+
+def _shape_body(numbers: dict[str, Any]) -> list[str]:
+    """Claims 2 and 3: counts per family and per (model, attack); the per-layer tables are in
+    the shared sweep section."""
+    keys = ["networks", "method", "target", "n_monotonic", "n_non_monotonic", "n_undefined"]
+    keys.append("fraction_non_monotonic")
+    lines = ["Where reversals come from (curves per family):", ""]
+    lines += _table(keys, [[r[k] for k in keys] for r in numbers["by_family"]])
+    lines += ["Every sweep (per-layer tables under *Attack sweeps* below):", ""]
+    keys = ["model", "attack", "method", "target", "rule", "paper_network", "counted"]
+    keys += ["n_monotonic", "n_non_monotonic", "n_undefined"]
+    return lines + _table(keys, [[s[k] for k in keys] for s in numbers["sweeps"]])
+
+
+def _sweeps_body(result: dict[str, Any]) -> list[str]:
+    """One per-layer shape table for every (model, attack)."""
+    claims = {c["id"]: c for c in result["claims"]}
+    gauss = claims[GAUSSIAN_MONOTONIC.id]["numbers"]["sweeps"]
+    fgsm = claims[FGSM_NON_MONOTONIC.id]["numbers"]["sweeps"]
+    k = result["thresholds"]["uncertainty_k"]
+    keys = ["shape", "depth", "se_depth", "k_se_depth", "min_effect", "reversal"]
+    keys += ["from_strength", "to_strength", "net_change", "accuracy_trend", "accuracy_source"]
+    header = ["layer", "shape", "depth D", "se_D", f"{_fmt(k)} x se_D", "min effect"]
+    header += ["reversal", "from strength", "to strength", "net change c_K - c_0"]
+    header += ["accuracy trend (rho vs strength)", "accuracy of", "flags"]
+    lines = [
+        "## Attack sweeps: shape of alpha(strength) per layer",
+        "",
+        "Claims 2 and 3 count the sweeps marked as counted; the others show where a reversal "
+        "comes from (random-sign noise at FGSM's L-inf budget, attacks on each layer's own "
+        "readout, other rules and training sets).",
+        "",
+    ]
+    for g, f in zip(gauss, fgsm, strict=True):
+        lines += [
+            f"### {g['model']} / {g['attack']}",
+            "",
+            f"Method {g['method']}, target {g['target']}, rule {g['rule']}, paper network "
+            f"{_fmt(g['paper_network'])}; strengths {_fmt(g['strengths'])}; seeds "
+            f"{_fmt(g['seeds'])}; counted for claim 2: {_fmt(g['counted'])}, claim 3: "
+            f"{_fmt(f['counted'])}.",
+            "",
+        ]
+        rows = [[r["layer"], *(r[key] for key in keys), r["flags"]] for r in g["per_layer"]]
+        lines += _table(header, rows)
     return lines
-
-
-def _claim2_body(numbers: dict[str, Any]) -> list[str]:
-    """Tables of claim 2."""
-    seeds = ", ".join(map(str, numbers["seeds"]))
-    lines = [f"Sigma grid: {len(numbers['strengths'])} values; seeds: {seeds}.", ""]
-    rows = [
-        [
-            r["layer"],
-            r["rho_mean"],
-            ", ".join(_fmt(v) for v in r["rho_per_seed"]),
-            r["sign"],
-            r["rho_alpha_sigma_mean"],
-            r["rho_accuracy_sigma_mean"],
-            r["status"],
-        ]
-        for r in numbers["per_layer"]
-    ]
-    header = [
-        "layer",
-        "mean rho(acc, alpha)",
-        "rho per seed",
-        "sign",
-        "mean rho(alpha, sigma)",
-        "mean rho(acc, sigma)",
-        "status",
-    ]
-    return lines + _table(header, rows) + [""]
-
-
-def _claim3_body(numbers: dict[str, Any]) -> list[str]:
-    """Tables of claim 3."""
-    seeds = ", ".join(map(str, numbers["seeds"]))
-    lines = [f"Eps grid: {len(numbers['strengths'])} values; seeds: {seeds}.", ""]
-    rows = [
-        [
-            r["layer"],
-            r["extremum"],
-            r["extremum_strength"],
-            r["alpha_first"],
-            r["alpha_at_extremum"],
-            r["alpha_last"],
-            r["depth"],
-            r["seed_spread"],
-            r["depth_over_spread"],
-            r["rho_accuracy_eps"],
-            r["rho_accuracy_alpha"],
-            r["shows_effect"],
-        ]
-        for r in numbers["per_layer"]
-    ]
-    header = [
-        "layer",
-        "extremum",
-        "at eps",
-        "alpha(eps=0)",
-        "alpha(extremum)",
-        "alpha(eps max)",
-        "depth",
-        "seed spread",
-        "depth / spread",
-        "rho(acc, eps)",
-        "rho(acc, alpha)",
-        "effect",
-    ]
-    return lines + _table(header, rows) + [""]
 
 
 def _smoothness_body(result: dict[str, Any]) -> list[str]:
     """The smoothness-bound section."""
     section = result["smoothness"]
-    lines = [
-        "## Smoothness bound",
-        "",
-        f"{SMOOTHNESS_BOUND} With d = {_fmt(result['input_dimension'])} "
-        f"({result['input_dimension_source']}) the bound is {_fmt(section['bound'])}.",
-        "",
-    ]
-    header = ["layer"]
-    for c in section["conditions"]:
-        label = CLEAN if c["attack"] == CLEAN else f"{c['attack']} at {_fmt(c['strength'])}"
-        header += [f"alpha {label}", "meets"]
-    header.append("fraction of conditions meeting")
-    rows = []
-    for r in section["per_layer"]:
-        row: list[Any] = [r["layer"]]
-        for c in section["conditions"]:
-            cell = r[c["attack"]]
-            text = f"{_fmt(cell['alpha_mean'])} ({_fmt(cell['alpha_std'])})"
-            row += [text, cell["meets_bound"]]
-        row.append(r["fraction_conditions_meeting_bound"])
-        rows.append(row)
-    return lines + _table(header, rows) + [""]
+    if section["input_dimension"] is None:
+        where = f"d per row: {section['input_dimension_source']}."
+    else:
+        d = _fmt(section["input_dimension"])
+        where = f"d = {d} for every row ({section['input_dimension_source']})."
+    lines = ["## Smoothness bound", "", f"{section['statistic']} {where}", ""]
+    minimum = section["minimum"]
+    if minimum is not None:
+        place = ", ".join(f"{k} {_fmt(minimum[k])}" for k in ("model", "attack", "strength"))
+        lines += [
+            f"Smallest margin {_fmt(minimum['margin'])} ({place}, epoch "
+            f"{_fmt(minimum['epoch'])}, layer {minimum['layer']}); {section['n_below']} of "
+            f"{section['n_conditions']} conditions below the bound, {section['n_near']} near "
+            f"it (margin < {_fmt(result['thresholds']['bound_margin'])}).",
+            "",
+        ]
+    keys = ["model", "attack", "strength", "epoch", "layer", "alpha", "d", "margin", "n_seeds"]
+    if section["listed"]:
+        lines += _table(keys, [[r[k] for k in keys] for r in section["listed"]])
+        lines += _not_listed(section["n_not_listed"])
+    lines += ["Clean input, final model, per model and layer (mean over seeds):", ""]
+    keys = ["model", "layer", "epoch", "alpha", "d", "margin", "margin_std"]
+    return lines + _table(keys, [[r[k] for k in keys] for r in section["per_model"]])
+
+
+def _models_table(result: dict[str, Any]) -> list[str]:
+    keys = ["name", "rule", "train_subset", "label_noise", "paper_network", "seeds"]
+    keys.append("final_epoch")
+    return _table(keys, [[m[k] for k in keys] for m in result["models"]])
 
 
 def render_markdown(result: dict[str, Any]) -> str:
     """Render the output of ``evaluate_claims`` as a Markdown report."""
     claims = result["claims"]
     lines = [
-        f"# Claims check: {result['dataset']} / {result['model']}",
+        f"# Claims check: {result['dataset']}",
         "",
-        f"Seeds: {', '.join(map(str, result['seeds']))}; layers: "
-        f"{', '.join(map(str, result['layers']))}; {result['n_rows']} summary rows "
-        f"({result['n_rows_dropped_non_finite']} dropped for a non-finite accuracy or alpha).",
+        f"Layers: {_fmt(result['layers'])}; {result['n_rows']} summary rows "
+        f"({result['n_rows_dropped_non_finite']} dropped for a non-finite alpha).",
         "",
+        *_models_table(result),
     ]
     lines += _table(
         ["claim", "statement", "verdict", "reason"],
         [[c["id"], c["statement"], f"**{c['verdict']}**", c["reason"]] for c in claims],
     )
-    lines.append("")
-    bodies = {1: _claim1_body, 2: _claim2_body, 3: _claim3_body}
     for claim in claims:
-        lines += _claim_head(claim) + bodies[claim["id"]](claim["numbers"])
-    lines += _smoothness_body(result)
-    t, fixed = result["thresholds"], result["fixed_parameters"]
+        body = _claim1_body if claim["id"] == 1 else _shape_body
+        lines += _claim_head(claim) + body(claim["numbers"])
+    lines += _sweeps_body(result) + _smoothness_body(result)
+    thresholds = ", ".join(f"{k} = {_fmt(v)}" for k, v in result["thresholds"].items())
+    fixed = ", ".join(f"{k} = {v}" for k, v in result["fixed_parameters"].items())
     lines += [
         "## Thresholds",
         "",
-        f"From the config (`claims` section): high_accuracy = {_fmt(t['high_accuracy'])}, "
-        f"monotonic_rho = {_fmt(t['monotonic_rho'])}, "
-        f"min_extremum_depth = {_fmt(t['min_extremum_depth'])}; input dimension "
-        f"d = {_fmt(result['input_dimension'])} ({result['input_dimension_source']}). "
-        f"Fixed in code: significance level {_fmt(fixed['significance'])}, at least "
-        f"{fixed['min_strengths']} strengths per sweep, at least {fixed['min_points']} points "
-        "for claim 1.",
+        f"From the config (`claims` section): {thresholds}. Fixed in code: {fixed}.",
         "",
     ]
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 python -m manifold_smoothness summary results/mnist/mlp5x1000/summary.parquet
 python -m manifold_smoothness summary SUMMARY --attack fgsm --strength 0.2
+python -m manifold_smoothness summary SUMMARY --trajectory
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import pandas as pd
 
 from manifold_smoothness.storage import CorruptFileError, read_table
 
-MEASURES = {"accuracy": "accuracy", "alpha": "alpha", "dimension": "D"}  # column -> heading
-COLUMNS = ["dataset", "model", "seed", "attack", "strength", "layer", *MEASURES]
+# column -> heading
+MEASURES = {"accuracy": "accuracy", "probe_accuracy": "probe", "alpha": "alpha", "dimension": "D"}
+COLUMNS = ["dataset", "model", "seed", "attack", "strength", "epoch", "final", "layer", *MEASURES]
 
 
 class ConditionError(ValueError):
@@ -24,12 +26,24 @@ class ConditionError(ValueError):
 
 
 def layer_table(
-    summary: pd.DataFrame, attack: str = "clean", strength: float | None = None
+    summary: pd.DataFrame,
+    attack: str = "clean",
+    strength: float | None = None,
+    trajectory: bool = False,
 ) -> pd.DataFrame:
-    """Mean and std over seeds of accuracy, alpha and D, one row per layer of one condition.
+    """Mean and std over seeds of accuracy, probe accuracy, alpha and D, one row per layer of
+    one condition of the final model.
 
-    Without `strength` every strength of `attack` is listed (one row per strength and layer)."""
+    Without `strength` every strength of `attack` is listed (one row per strength and layer);
+    with `trajectory` the clean rows of every snapshot (one row per epoch and layer)."""
+    if trajectory:
+        attack, rows = "clean", summary[summary["attack"] == "clean"]
+        stats = rows.groupby(["epoch", "layer"])[list(MEASURES)].agg(["mean", "std"])
+        stats.columns = [f"{MEASURES[name]} {stat}" for name, stat in stats.columns]
+        stats["seeds"] = rows.groupby(["epoch", "layer"])["seed"].nunique()
+        return stats
     rows = summary[summary["attack"] == attack]
+    rows = rows[rows["final"]]
     if rows.empty:
         attacks = sorted(summary["attack"].unique().tolist())
         raise ConditionError(f"no attack {attack!r} in the summary; it has {attacks}")
@@ -49,9 +63,11 @@ def layer_table(
 
 def _summary_command(args: argparse.Namespace) -> str:
     summary = read_table(args.path, columns=COLUMNS).to_pandas()
-    table = layer_table(summary, args.attack, args.strength)
+    table = layer_table(summary, args.attack, args.strength, args.trajectory)
     models = ", ".join(sorted(set(summary["dataset"] + " / " + summary["model"])))
     condition = args.attack if args.strength is None else f"{args.attack} {args.strength:g}"
+    if args.trajectory:
+        condition = "clean, every snapshot of training"
     body = table.to_string(float_format=lambda x: f"{x:.4f}")
     return f"{models}, {condition} (mean and std over seeds)\n{body}"
 
@@ -60,10 +76,17 @@ def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="python -m manifold_smoothness")
     commands = main_parser.add_subparsers(dest="command", required=True)
     summary = commands.add_parser(
-        "summary", help="per-layer accuracy, alpha and D of a summary.parquet (mean/std over seeds)"
+        "summary",
+        help="per-layer accuracy, probe accuracy, alpha and D of a summary.parquet (mean/std "
+        "over seeds)",
     )
     summary.add_argument("path", help="a summary.parquet written by summarize_spectra")
-    summary.add_argument("--attack", default="clean", help="clean (default), gaussian, fgsm")
+    summary.add_argument(
+        "--attack", default="clean", help="clean (default) or a configured attack, e.g. fgsm"
+    )
+    summary.add_argument(
+        "--trajectory", action="store_true", help="the clean rows of every training snapshot"
+    )
     summary.add_argument(
         "--strength", type=float, help="one strength of the attack (default: all of them)"
     )

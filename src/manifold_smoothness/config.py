@@ -18,7 +18,12 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
-from manifold_smoothness.study import format_strength
+from manifold_smoothness.study import (
+    GRADIENT_METHODS,
+    RESERVED_NAMES,
+    format_epoch,
+    format_strength,
+)
 
 # The rules import the package from this checkout's src/, so the schema sits two levels up.
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "rules" / "schemas" / "config.schema.yaml"
@@ -40,6 +45,12 @@ def key_path(parts: Iterable[str | int]) -> str:
         else:
             path += f".{part}" if path else str(part)
     return path
+
+
+def drop_removed_attacks(config: dict) -> None:
+    """Remove every attack set to null: a --configfile is merged into config.yaml key by key,
+    so null is how it takes an attack of config.yaml out of its study."""
+    config["attacks"] = {k: v for k, v in config.get("attacks", {}).items() if v is not None}
 
 
 def check_finite(node: object, parts: tuple[str | int, ...] = ()) -> None:
@@ -123,27 +134,113 @@ def check_dataset(config: Mapping) -> None:
         )
 
 
+def _train_size(config: Mapping, model: Mapping) -> int:
+    """Training images one epoch of a model passes over (its subset, else the split's)."""
+    split = config["dataset"]["train_subset"] or 60_000
+    return model["training"].get("train_subset") or split
+
+
 def check_models(config: Mapping) -> None:
-    """Model names are unique; both fit windows hold enough ranks for every model."""
+    """Model names are unique; both fit windows hold enough ranks for every model; subsets fit
+    in the training split; snapshots lie inside training, on distinct steps; attacks exist."""
     names = [model["name"] for model in config["models"]]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"config key 'models': names {duplicates} are used more than once")
     analysis = config["analysis"]
     n_samples = analysis["samples"] or config["dataset"]["test_subset"] or 10_000
-    for model in config["models"]:
+    split = config["dataset"]["train_subset"] or 60_000
+    for index, model in enumerate(config["models"]):
         cap = min(min(model["hidden"]), n_samples - 1) // 2
         for key in ("fit_window", "short_window"):
             check_window(f"analysis.{key} (model {model['name']})", analysis[key], cap)
+        training = model["training"]
+        where = f"models[{index}].training"
+        subset = training.get("train_subset")
+        if subset is not None and subset > split:
+            raise ConfigError(
+                f"config key '{where}.train_subset': {subset} exceeds the {split} training "
+                "images of the prepared split (dataset.train_subset); lower it"
+            )
+        check_snapshots(where, model, _train_size(config, model))
+        for attack in model.get("attacks") or []:
+            if attack not in config["attacks"]:
+                raise ConfigError(
+                    f"config key 'models[{index}].attacks': {attack!r} is not an attack of the "
+                    f"config (attacks: {list(config['attacks'])}); add it there or remove it"
+                )
+    if analysis["probe"]["train_samples"] > split:
+        raise ConfigError(
+            f"config key 'analysis.probe.train_samples': {analysis['probe']['train_samples']} "
+            f"exceeds the {split} images of the training split; lower it"
+        )
+    if analysis["dimension_samples"] > n_samples:
+        raise ConfigError(
+            f"config key 'analysis.dimension_samples': {analysis['dimension_samples']} exceeds "
+            f"the {n_samples} analysed test images; lower it"
+        )
+    if analysis["jackknife_blocks"] == 1 or 2 * analysis["jackknife_blocks"] > n_samples:
+        raise ConfigError(
+            f"config key 'analysis.jackknife_blocks': {analysis['jackknife_blocks']} blocks of "
+            f"{n_samples} test images; use 0 (no jackknife) or 2 to {n_samples // 2}"
+        )
+
+
+def check_snapshots(where: str, model: Mapping, train_size: int) -> None:
+    """Snapshot points lie before the end of training and fall on distinct optimiser steps."""
+    training = model["training"]
+    per_layer = len(model["hidden"]) if training.get("rule", "local") == "greedy" else 1
+    total = training["epochs"] * per_layer
+    steps_per_epoch = math.ceil(train_size / training["batch_size"])
+    seen: dict[int, float] = {}
+    for point in sorted(training.get("snapshots") or []):
+        if point >= total:
+            raise ConfigError(
+                f"config key '{where}.snapshots': {point} is not before the end of training "
+                f"({total} epochs); the final model is always analysed, so drop it"
+            )
+        step = round(point * steps_per_epoch)
+        if step in seen or format_epoch(point) in {format_epoch(t) for t in seen.values()}:
+            raise ConfigError(
+                f"config key '{where}.snapshots': {seen.get(step, point)} and {point} fall on "
+                f"the same optimiser step ({steps_per_epoch} steps per epoch); drop one"
+            )
+        seen[step] = point
 
 
 def check_attacks(config: Mapping) -> None:
-    """Strengths of one attack must differ in their path labels (6 significant digits)."""
+    """Attack names are not taken by other results; every method gets the keys it uses and no
+    other; strengths of one attack differ in their path labels (6 significant digits)."""
     for attack, spec in config["attacks"].items():
+        key = f"attacks.{attack}"
+        if attack in RESERVED_NAMES:
+            raise ConfigError(
+                f"config key '{key}': the name {attack!r} is taken by another result "
+                f"({list(RESERVED_NAMES)}); rename the attack"
+            )
+        method = spec["method"]
+        if method not in GRADIENT_METHODS and spec.get("target", "output") != "output":
+            raise ConfigError(
+                f"config key '{key}.target': a {method} attack does not differentiate a readout; "
+                "drop target (only fgsm and pgd have one)"
+            )
+        pgd_keys = ("steps", "step_size", "random_start")
+        if method == "pgd":
+            for name in pgd_keys[:2]:
+                if name not in spec:
+                    raise ConfigError(
+                        f"config key '{key}.{name}' is missing; a pgd attack needs steps and "
+                        "step_size (e.g. 20 and 2.5, Madry et al. 2018)"
+                    )
+        elif extra := [name for name in pgd_keys if name in spec]:
+            raise ConfigError(
+                f"config key '{key}': {extra} apply to pgd only, not to a {method} attack; "
+                "drop them"
+            )
         labels = [format_strength(s) for s in spec["strengths"]]
         if len(set(labels)) != len(labels):
             raise ConfigError(
-                f"config key 'attacks.{attack}.strengths': {spec['strengths']} holds values that "
+                f"config key '{key}.strengths': {spec['strengths']} holds values that "
                 "are equal to 6 significant digits; remove the duplicates"
             )
 

@@ -8,6 +8,7 @@ classifier on its own.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -101,15 +102,22 @@ class LocalErrorMLP(nn.Module):
     def readout(self, layer: int) -> torch.Tensor:
         return getattr(self, f"readout_{layer}")
 
-    def forward(self, x: torch.Tensor, detach: bool = True) -> list[torch.Tensor]:
-        """Hidden activations of every layer. With `detach`, no gradient crosses a layer boundary;
-        attacks pass detach=False to differentiate the input through the whole network."""
+    def forward(
+        self, x: torch.Tensor, detach: bool = True, depth: int | None = None
+    ) -> list[torch.Tensor]:
+        """Hidden activations of every layer, or of the first `depth` layers only. With `detach`,
+        no gradient crosses a layer boundary; attacks and end-to-end training pass detach=False
+        to differentiate through the whole network."""
         hiddens = []
         h = x
-        for layer in self.layers:
-            h = self.act(layer(h.detach() if detach else h))
+        for index in range(self.n_layers if depth is None else depth):
+            h = self.layer_output(index, h.detach() if detach else h)
             hiddens.append(h)
         return hiddens
+
+    def layer_output(self, index: int, h: torch.Tensor) -> torch.Tensor:
+        """Hidden activations (batch, N_index) of layer `index` (0-based) given its input h."""
+        return self.act(self.layers[index](h))
 
     def logits(self, hiddens: list[torch.Tensor]) -> list[torch.Tensor]:
         """Each layer's local readout B_l h_l: one (batch, 10) tensor per layer."""
@@ -201,8 +209,51 @@ def _model_from_blob(blob, path: str | Path) -> LocalErrorMLP:
         config = ModelConfig(**{**blob["config"], "hidden": tuple(blob["config"]["hidden"])})
         model = LocalErrorMLP(config, seed=0)
         model.load_state_dict(blob["state_dict"])
-    except (KeyError, TypeError, RuntimeError) as err:
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CorruptFileError(
             f"{path} does not hold a LocalErrorMLP ({err}); delete it and rerun snakemake"
         ) from err
     return model.eval()
+
+
+def save_snapshots(
+    path: str | Path,
+    epochs: list[float],
+    state_dicts: list[dict],
+    config: ModelConfig,
+    meta: dict[str, str],
+) -> None:
+    """Write the weights kept along one training run: epochs[i] (the point of training, in
+    epochs) holds state_dicts[i]; with the architecture and string metadata, in plain types so
+    that weights_only loading works.
+
+    The bytes depend on the contents alone, so a resumed run writes the same bytes as an
+    uninterrupted one (storage.save_torch writes through a file object, see there)."""
+    if len(epochs) != len(state_dicts):
+        raise ValueError(f"{len(epochs)} snapshot epochs but {len(state_dicts)} state dicts")
+    blob = {
+        "epochs": [float(t) for t in epochs],
+        # pickle writes a string once per object: interned names make the bytes the same
+        # whether the dicts share their key objects (one process) or not (read from files)
+        "state_dicts": [{sys.intern(str(k)): v for k, v in s.items()} for s in state_dicts],
+        "config": config.to_dict(),
+        "meta": {str(k): str(v) for k, v in meta.items()},
+    }
+    save_torch(blob, path)
+
+
+def load_snapshots(path: str | Path) -> tuple[list[tuple[float, LocalErrorMLP]], dict[str, str]]:
+    """The (epoch, model in eval mode) pairs of a bundle written by save_snapshots, in the order
+    written, and its metadata."""
+    blob = load_torch(path)
+    try:
+        epochs = [float(t) for t in blob["epochs"]]
+        state_dicts, config, meta = blob["state_dicts"], blob["config"], blob["meta"]
+        if len(epochs) != len(state_dicts) or not isinstance(meta, dict):
+            raise ValueError(f"{len(epochs)} epochs, {len(state_dicts)} state dicts")
+    except (KeyError, TypeError, ValueError) as err:
+        raise CorruptFileError(
+            f"{path} is not a bundle of weight snapshots ({err}); delete it and rerun snakemake"
+        ) from err
+    models = [_model_from_blob({"config": config, "state_dict": s}, path) for s in state_dicts]
+    return list(zip(epochs, models, strict=True)), {str(k): str(v) for k, v in meta.items()}

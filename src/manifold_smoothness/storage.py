@@ -101,11 +101,13 @@ def table_metadata(table: pa.Table | pa.Schema) -> dict[str, str]:
 
 
 def save_torch(obj: Any, path: str | Path) -> None:
-    """torch.save atomically."""
+    """torch.save atomically. Saved through a file object: torch names the archive inside a
+    file after the path it is given (here a temporary one), a file object gets a fixed name, so
+    the same contents give the same bytes."""
     import torch  # here, not at the top: stages that never touch torch skip its import time
 
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        torch.save(obj, file)
 
 
 def load_torch(path: str | Path) -> Any:

@@ -2,33 +2,45 @@
 figures, the claims and the tests read.
 
 It imports nothing heavy (no torch, matplotlib or pandas), so the Snakefile can import it while
-it builds the DAG. A name added here (an attack, a figure) is known everywhere at once.
+it builds the DAG. Attacks are named in the config (each with a method from ATTACK_METHODS);
+everything else that has a fixed name is named here.
 """
 
 from __future__ import annotations
 
 DATASETS = ("mnist", "fashion-mnist")
 SPLITS = ("train", "test")
-CLEAN = "clean"
-ATTACKS = ("gaussian", "fgsm")  # swept attacks; strength 0 of every attack is the clean input
-CONDITIONS = (CLEAN, *ATTACKS)  # the {attack} path component of an analysed input
-FGSM_TARGETS = ("output", "layer")  # whose readout FGSM differentiates
-SUMMARY_FIGURES = ("layers", *ATTACKS, "accuracy_alpha")  # drawn from summary.parquet alone
-FIGURES = ("training", "spectra", *SUMMARY_FIGURES)
+CLEAN = "clean"  # the {attack} path component of the unattacked test images
+ATTACK_METHODS = ("gaussian", "fgsm", "random_sign", "pgd")
+GRADIENT_METHODS = ("fgsm", "pgd")  # methods that differentiate a readout: they have a target
+ATTACK_TARGETS = ("output", "layer")  # whose readout a gradient attack differentiates
+RULES = ("local", "greedy", "backprop")  # learning rules (training.RULES says what each does)
+# Figures of one model; every attack of the model adds one more, named like the attack.
+MODEL_FIGURES = ("training", "spectra", "layers", "trajectory", "accuracy_alpha")
+SUMMARY_FIGURES = ("layers", "trajectory", "accuracy_alpha")  # drawn from summary.parquet alone
+STUDY_FIGURES = ("generalization",)  # one per dataset, across all its models
 FIGURE_FORMATS = ("pdf", "png")
+RESERVED_NAMES = (CLEAN, *MODEL_FIGURES, *STUDY_FIGURES, "snapshots")  # not an attack's name
 
 # Result paths, as Snakemake patterns ({wildcard}); str.format fills them for one target.
 DATA_DIR = "results/data/{dataset}"
 MODEL_DIR = "results/{dataset}/{model}"
 SEED_DIR = f"{MODEL_DIR}/seed{{seed}}"
-CONDITION_DIR = f"{SEED_DIR}/{{attack}}/{{strength}}"
+CONDITION_DIR = f"{SEED_DIR}/{{attack}}/{{strength}}"  # an input condition of the final model
+SNAPSHOT_DIR = f"{SEED_DIR}/snapshots/{{epoch}}"  # the clean test images at one snapshot
 FIGURE_DIR = "results/figures/{dataset}/{model}"
-CLAIMS_DIR = "results/claims/{dataset}"
+STUDY_FIGURE_DIR = "results/figures/{dataset}"
+CLAIMS_DIR = "results/claims"
 
 
 def format_strength(strength: float) -> str:
     """Path component of an attack strength: '0', '0.05', '0.125' (at most 6 significant digits)."""
     return f"{float(strength):.6g}"
+
+
+def format_epoch(epoch: float) -> str:
+    """Path component of a snapshot's point of training in epochs: '0', '0.05', '2'."""
+    return f"{float(epoch):.6g}"
 
 
 def log_path(rule: str, wildcards: str) -> str:

@@ -1,7 +1,15 @@
-"""From eigenvalues to the summary table: alpha, fit quality, dimension and accuracy per layer.
+"""From eigenvalues to the summary table: alpha with its jackknife error, fit quality, dimension,
+accuracy and probe accuracy per layer, for every condition and snapshot of one model.
 
 The spectrum files keep the eigenvalues (which do not depend on the fit window); alpha is fitted
 here, so changing the window reruns only this step and what follows.
+
+One fit window per (seed, layer): its first rank and last rank come from the config's
+`fit_window`, the last capped at half the valid eigenvalues of the layer's CLEAN spectrum of the
+final model, and the same window is used for every condition and snapshot of that layer. An
+attack that revives or kills units then moves alpha, not the window; a condition whose valid
+ranks end inside the window is flagged (`window_inside` False, alpha NaN), not refitted on a
+shrunk window. The per-condition capped window of earlier versions is kept as `alpha_adaptive`.
 """
 
 from __future__ import annotations
@@ -13,11 +21,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from manifold_smoothness.spectrum import fit_power_law, participation_ratio
+from manifold_smoothness.spectrum import (
+    SpectrumError,
+    capped_window,
+    fit_power_law,
+    jackknife_se,
+    participation_ratio,
+    valid_rank_count,
+)
+from manifold_smoothness.study import CLEAN
 
 SPECTRUM_SCHEMA = pa.schema(
     [
         ("layer", pa.int32()),
+        ("block", pa.int16()),  # 0: every image; b >= 1: every image but those of block b
         ("rank", pa.int32()),
         ("eigenvalue", pa.float64()),
         ("accuracy", pa.float64()),
@@ -25,30 +42,70 @@ SPECTRUM_SCHEMA = pa.schema(
         ("n_samples", pa.int32()),
     ]
 )
+PROBE_SCHEMA = pa.schema(
+    [
+        ("layer", pa.int32()),
+        ("probe_accuracy", pa.float64()),
+        ("probe_train_accuracy", pa.float64()),
+        ("probe_iterations", pa.int32()),
+        ("probe_converged", pa.bool_()),
+    ]
+)
 SUMMARY_COLUMNS = [
-    "dataset", "model", "seed", "attack", "strength", "layer", "width", "n_samples",
-    "accuracy", "alpha", "alpha_intercept", "alpha_r2", "first_rank", "last_rank",
-    "alpha_short", "alpha_short_r2", "dimension", "perturbation_l2", "perturbation_linf",
+    "dataset", "model", "rule", "train_subset", "label_noise", "seed", "attack", "method",
+    "target", "strength", "epoch", "final", "layer", "width", "n_samples", "accuracy",
+    "probe_accuracy", "alpha", "alpha_se", "alpha_intercept", "alpha_r2", "first_rank",
+    "last_rank", "n_valid", "window_inside", "alpha_adaptive", "alpha_short", "alpha_short_r2",
+    "dimension", "input_dimension", "bound_margin", "perturbation_l2", "perturbation_linf",
 ]  # fmt: skip
+SUMMARY_TYPES = {
+    "dataset": pa.string(),
+    "model": pa.string(),
+    "rule": pa.string(),
+    "attack": pa.string(),
+    "method": pa.string(),
+    "target": pa.string(),
+    "train_subset": pa.int32(),
+    "seed": pa.int32(),
+    "final": pa.bool_(),
+    "layer": pa.int32(),
+    "width": pa.int32(),
+    "n_samples": pa.int32(),
+    "first_rank": pa.int32(),
+    "last_rank": pa.int32(),
+    "n_valid": pa.int32(),
+    "window_inside": pa.bool_(),
+}
 
 
 def spectrum_table(
-    eigenvalues: Sequence[np.ndarray], accuracies: Sequence[float], n_samples: int
+    eigenvalues: Sequence[np.ndarray],
+    accuracies: Sequence[float],
+    n_samples: int,
+    leave_one_out: Sequence[np.ndarray | None] | None = None,
 ) -> pa.Table:
-    """Long table (layer, rank, eigenvalue) + the layer's accuracy, width and sample count.
-    eigenvalues[l] is the descending (N_l,) spectrum of layer l + 1."""
+    """Long table (layer, block, rank, eigenvalue) + the layer's accuracy, width and sample
+    count. eigenvalues[l] is the descending (N_l,) spectrum of layer l + 1 (block 0);
+    leave_one_out[l], if given, is its (B, N_l) delete-one-block spectra (blocks 1..B)."""
     parts = []
-    for layer, (values, accuracy) in enumerate(zip(eigenvalues, accuracies, strict=True), 1):
-        n = len(values)
+    loo = leave_one_out or [None] * len(eigenvalues)
+    for layer, (values, accuracy, blocks) in enumerate(
+        zip(eigenvalues, accuracies, loo, strict=True), 1
+    ):
+        stack = np.asarray(values, np.float64)[None, :]
+        if blocks is not None:
+            stack = np.vstack([stack, np.asarray(blocks, np.float64)])
+        n_blocks, width = stack.shape
         parts.append(
             pd.DataFrame(
                 {
-                    "layer": np.full(n, layer, np.int32),
-                    "rank": np.arange(1, n + 1, dtype=np.int32),
-                    "eigenvalue": np.asarray(values, np.float64),
-                    "accuracy": np.full(n, accuracy, np.float64),
-                    "width": np.full(n, n, np.int32),
-                    "n_samples": np.full(n, n_samples, np.int32),
+                    "layer": np.full(stack.size, layer, np.int32),
+                    "block": np.repeat(np.arange(n_blocks, dtype=np.int16), width),
+                    "rank": np.tile(np.arange(1, width + 1, dtype=np.int32), n_blocks),
+                    "eigenvalue": stack.reshape(-1),
+                    "accuracy": np.full(stack.size, accuracy, np.float64),
+                    "width": np.full(stack.size, width, np.int32),
+                    "n_samples": np.full(stack.size, n_samples, np.int32),
                 }
             )
         )
@@ -57,40 +114,110 @@ def spectrum_table(
     )
 
 
+def probe_table(results: Sequence) -> pa.Table:
+    """One row per layer (1-based, in order) of probe.ProbeResult values."""
+    return pa.Table.from_pylist(
+        [
+            {
+                "layer": layer,
+                "probe_accuracy": r.test_accuracy,
+                "probe_train_accuracy": r.train_accuracy,
+                "probe_iterations": r.iterations,
+                "probe_converged": r.converged,
+            }
+            for layer, r in enumerate(results, start=1)
+        ],
+        schema=PROBE_SCHEMA,
+    )
+
+
+def layer_spectra(spectrum: pd.DataFrame) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """layer -> (full spectrum (N,), delete-one-block spectra (B, N), B = 0 without blocks)
+    of one spectrum file's table (files without a `block` column have no jackknife)."""
+    if "block" not in spectrum.columns:
+        spectrum = spectrum.assign(block=0)
+    out = {}
+    for layer, group in spectrum.groupby("layer", sort=True):
+        ordered = group.sort_values(["block", "rank"])
+        width = int((ordered["block"] == 0).sum())
+        values = ordered["eigenvalue"].to_numpy().reshape(-1, width)
+        out[int(layer)] = (values[0], values[1:])
+    return out
+
+
+def fixed_windows(
+    clean: Mapping[int, Mapping[int, np.ndarray]], fit_window: Sequence[int], floor: float
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """(seed, layer) -> the rank window of that layer, from its clean final spectrum:
+    `fit_window` with the last rank capped at half of the valid eigenvalues."""
+    windows = {}
+    for seed, layers in clean.items():
+        for layer, values in layers.items():
+            n_valid = valid_rank_count(values, floor)
+            windows[(seed, layer)] = capped_window(tuple(fit_window), n_valid)
+    return windows
+
+
+def _fit_alpha(values: np.ndarray, window: tuple[int, int], floor: float) -> float:
+    """alpha on exactly `window`; NaN where the valid eigenvalues end inside it."""
+    if valid_rank_count(values, floor) < window[1]:
+        return float("nan")
+    return fit_power_law(values, window, floor=floor, cap=False).alpha
+
+
 def layer_rows(
     spectrum: pd.DataFrame,
     meta: Mapping[str, str],
-    fit_window: Sequence[int],
+    windows: Mapping[tuple[int, int], tuple[int, int]],
     short_window: Sequence[int],
+    fit_window: Sequence[int],
     floor: float,
 ) -> list[dict]:
     """One summary row per layer of one spectrum file (`meta`: its file metadata)."""
+    seed = int(meta["seed"])
     norms = json.loads(meta.get("perturbation", "[]"))
+    dims = json.loads(meta.get("input_dimension", "[]"))
     rows = []
-    for layer, group in spectrum.groupby("layer", sort=True):
-        values = group.sort_values("rank")["eigenvalue"].to_numpy()
-        fit = fit_power_law(values, tuple(fit_window), floor=floor)
-        short = fit_power_law(values, tuple(short_window), floor=floor)
+    for layer, (values, blocks) in layer_spectra(spectrum).items():
+        window = windows[(seed, layer)]
+        n_valid = valid_rank_count(values, floor)
+        inside = n_valid >= window[1]
+        fit = fit_power_law(values, window, floor=floor, cap=False) if inside else None
+        loo = [_fit_alpha(b, window, floor) for b in blocks] if inside else []
+        finite = [a for a in loo if np.isfinite(a)]
+        alpha_se = (
+            jackknife_se(np.array(loo)) if len(loo) >= 2 and len(finite) == len(loo) else np.nan
+        )
+        try:
+            adaptive = fit_power_law(values, tuple(fit_window), floor=floor).alpha
+            short = fit_power_law(values, tuple(short_window), floor=floor)
+        except SpectrumError:
+            adaptive, short = np.nan, None
+        group = spectrum[spectrum["layer"] == layer]
         norm = norms[layer - 1] if len(norms) >= layer else {}
+        d = float(dims[layer - 1]) if len(dims) >= layer and dims[layer - 1] is not None else np.nan
+        alpha = fit.alpha if fit else np.nan
         rows.append(
             {
-                "dataset": meta["dataset"],
-                "model": meta["model"],
-                "seed": int(meta["seed"]),
-                "attack": meta["attack"],
-                "strength": float(meta["strength"]),
+                "seed": seed,
                 "layer": int(layer),
                 "width": int(group["width"].iloc[0]),
                 "n_samples": int(group["n_samples"].iloc[0]),
                 "accuracy": float(group["accuracy"].iloc[0]),
-                "alpha": fit.alpha,
-                "alpha_intercept": fit.intercept,
-                "alpha_r2": fit.r2,
-                "first_rank": fit.first_rank,
-                "last_rank": fit.last_rank,
-                "alpha_short": short.alpha,
-                "alpha_short_r2": short.r2,
+                "alpha": alpha,
+                "alpha_se": alpha_se,
+                "alpha_intercept": fit.intercept if fit else np.nan,
+                "alpha_r2": fit.r2 if fit else np.nan,
+                "first_rank": window[0],
+                "last_rank": window[1],
+                "n_valid": n_valid,
+                "window_inside": inside,
+                "alpha_adaptive": adaptive,
+                "alpha_short": short.alpha if short else np.nan,
+                "alpha_short_r2": short.r2 if short else np.nan,
                 "dimension": participation_ratio(values),
+                "input_dimension": d,
+                "bound_margin": alpha - (1.0 + 2.0 / d) if np.isfinite(d) and d > 0 else np.nan,
                 "perturbation_l2": float(norm.get("perturbation_l2", 0.0)),
                 "perturbation_linf": float(norm.get("perturbation_linf", 0.0)),
             }
@@ -98,38 +225,105 @@ def layer_rows(
     return rows
 
 
+def _attack_columns(attack: str, attacks: Mapping[str, Mapping]) -> dict[str, str]:
+    if attack == CLEAN:
+        return {"method": CLEAN, "target": "output"}
+    entry = attacks[attack]
+    return {"method": entry["method"], "target": entry.get("target", "output")}
+
+
 def summarize(
     spectra: Iterable[tuple[pd.DataFrame, Mapping[str, str]]],
+    snapshot_spectra: Iterable[tuple[pd.DataFrame, Mapping[str, str]]],
+    probes: Iterable[tuple[pd.DataFrame, Mapping[str, str]]],
+    model: Mapping,
     fit_window: Sequence[int],
     short_window: Sequence[int],
     floor: float,
-    attacks: Mapping[str, Sequence[float]],
+    attacks: Mapping[str, Mapping],
 ) -> pd.DataFrame:
-    """The summary table, one row per seed x attack x strength x layer.
+    """The summary table of one model, one row per seed x condition x snapshot x layer.
+
+    `spectra`: the final model's conditions (clean and attacked); `snapshot_spectra`: the
+    clean test images at every snapshot (metadata `epoch`); `probes`: probe tables of the final
+    model and the snapshots (metadata `epoch`, 'final' for the final model); `model`: the
+    model's config entry (its training rule, subset, label noise and epochs); `attacks`: the
+    config entry (method, target, strengths) of every attack swept on the model.
 
     The clean condition is computed once; it also appears as strength 0 of every attack whose
     grid holds 0, so that each attack's sweep is complete in the table."""
+    spectra, snapshot_spectra = list(spectra), list(snapshot_spectra)
+    clean = {}
+    for spectrum, meta in spectra:
+        if meta["attack"] == CLEAN:
+            clean[int(meta["seed"])] = {k: v[0] for k, v in layer_spectra(spectrum).items()}
+    windows = fixed_windows(clean, fit_window, floor)
+    training = model["training"]
+    n_layers = len(model["hidden"])
+    per_layer = n_layers if training.get("rule", "local") == "greedy" else 1
+    final_epoch = float(training["epochs"] * per_layer)
     rows = []
     for spectrum, meta in spectra:
-        rows += layer_rows(spectrum, meta, fit_window, short_window, floor)
-    table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    clean = table[table["attack"] == "clean"]
-    copies = [clean.assign(attack=name) for name, grid in attacks.items() if 0 in grid]
+        for row in layer_rows(spectrum, meta, windows, short_window, fit_window, floor):
+            rows.append(
+                {
+                    **row,
+                    "attack": meta["attack"],
+                    **_attack_columns(meta["attack"], attacks),
+                    "strength": float(meta["strength"]),
+                    "epoch": final_epoch,
+                    "final": True,
+                }
+            )
+    for spectrum, meta in snapshot_spectra:
+        for row in layer_rows(spectrum, meta, windows, short_window, fit_window, floor):
+            rows.append(
+                {
+                    **row,
+                    "attack": CLEAN,
+                    **_attack_columns(CLEAN, attacks),
+                    "strength": 0.0,
+                    "epoch": float(meta["epoch"]),
+                    "final": False,
+                }
+            )
+    table = pd.DataFrame(rows)
+    table["dataset"] = spectra[0][1]["dataset"]
+    table["model"] = spectra[0][1]["model"]
+    table["rule"] = training.get("rule", "local")
+    table["train_subset"] = int(training.get("train_subset") or 0)
+    table["label_noise"] = float(training.get("label_noise", 0.0))
+    if table["rule"].iloc[0] == "backprop":  # hidden layers below the last have no readout
+        table.loc[table["layer"] < n_layers, "accuracy"] = np.nan
+    table = _join_probes(table, probes, final_epoch)
+    copies = [
+        table[(table["attack"] == CLEAN) & table["final"]].assign(
+            attack=name, **_attack_columns(name, attacks)
+        )
+        for name, entry in attacks.items()
+        if 0 in entry["strengths"]
+    ]
     table = pd.concat([table, *copies], ignore_index=True)
-    return table.sort_values(["attack", "strength", "seed", "layer"], ignore_index=True)
+    table.loc[table["attack"] != CLEAN, "probe_accuracy"] = np.nan
+    return table.sort_values(["attack", "strength", "epoch", "seed", "layer"], ignore_index=True)[
+        SUMMARY_COLUMNS
+    ]
 
 
-SUMMARY_TYPES = {
-    "dataset": pa.string(),
-    "model": pa.string(),
-    "attack": pa.string(),
-    "seed": pa.int32(),
-    "layer": pa.int32(),
-    "width": pa.int32(),
-    "n_samples": pa.int32(),
-    "first_rank": pa.int32(),
-    "last_rank": pa.int32(),
-}
+def _join_probes(
+    table: pd.DataFrame, probes: Iterable[tuple[pd.DataFrame, Mapping[str, str]]], final: float
+) -> pd.DataFrame:
+    """probe_accuracy of every clean row, from the probe tables (NaN where none was fitted)."""
+    parts = []
+    for frame, meta in probes:
+        epoch = final if meta["epoch"] == "final" else float(meta["epoch"])
+        parts.append(frame[["layer", "probe_accuracy"]].assign(seed=int(meta["seed"]), epoch=epoch))
+    if not parts:
+        return table.assign(probe_accuracy=np.nan)
+    probe = pd.concat(parts, ignore_index=True)
+    merged = table.merge(probe, on=["seed", "epoch", "layer"], how="left")
+    merged.loc[merged["attack"] != CLEAN, "probe_accuracy"] = np.nan
+    return merged
 
 
 def summary_table(frame: pd.DataFrame) -> pa.Table:

@@ -1,12 +1,23 @@
 """Training with local errors: resumable, deterministic, and loud about divergence.
 
-All layers learn in one pass: the loss is the sum of the layers' local cross-entropies, and
-because every layer's input is detached the sum's gradient for layer l is that of its own loss.
+Three learning rules train the same architecture (fixed random readouts B_l), differing only in
+the gradient path. `local`: all layers learn in one pass; the loss is the sum of the layers' local
+cross-entropies, and because every layer's input is detached the sum's gradient for layer l is
+that of its own loss. `greedy`: layer 1 learns on its readout, then layer 2 on its own with layer
+1 frozen, and so on, each for `epochs` epochs with a fresh optimiser. `backprop`: the whole
+network learns end to end on the last layer's readout alone, as a control for the local errors.
+
+Weights can be kept at points along training (`snapshots`), and training can see a
+class-stratified subset of the training split with a fraction of its labels shuffled
+(generalization controls).
+
 Losses stay on the device and are checked for NaN and inf every few steps, not after every step,
 so the host queues a GPU's work ahead instead of waiting for it. A checkpoint is written after
 every epoch; a run that is killed resumes from it and ends with the same weights as an
 uninterrupted run (same device and thread count). A checkpoint is resumed only by the very run
-that wrote it: same configs, seed, training and test split, and code.
+that wrote it: same configs, seed, training and test split, and code. Snapshots are written as
+they are taken, each to its own file next to the checkpoint, so a killed run keeps those it took
+and its resumed run writes the same bundle as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -16,13 +27,17 @@ import json
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, asdict, dataclass, fields
+from functools import partial
+from itertools import pairwise
 from pathlib import Path
 
 import pyarrow as pa
 import torch
+from torch import nn
 
+from manifold_smoothness.data import stratified_subset
 from manifold_smoothness.devices import model_device, resolve_device
 from manifold_smoothness.model import (
     LocalErrorMLP,
@@ -30,6 +45,7 @@ from manifold_smoothness.model import (
     local_cross_entropies,
     readout_hits,
     save_model,
+    save_snapshots,
 )
 from manifold_smoothness.storage import (
     REBUILD_HINT,
@@ -41,6 +57,10 @@ from manifold_smoothness.storage import (
 
 log = logging.getLogger(__name__)
 LR_SCHEDULES = ("constant", "cosine")
+RULES = ("local", "greedy", "backprop")
+# The shuffled labels draw from their own stream, apart from weight init (seed), the readouts
+# (seed + 1_000_003) and the batch order (a generator seeded with seed).
+LABEL_NOISE_SEED_OFFSET = 2_000_003
 # A layer whose mean epoch loss exceeds this many times the loss of a uniform guess
 # (ln n_classes) has exploded: far worse than chance, though not (yet) NaN.
 EXPLODED_LOSS_FACTOR = 100.0
@@ -55,19 +75,78 @@ class DivergenceError(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings (Adam); `lr_schedule: cosine` anneals lr to 0 over `epochs`."""
+    """Optimisation settings (Adam), the learning rule and what training sees.
+
+    `lr_schedule: cosine` anneals lr to 0 over `epochs`. `rule` is one of RULES (see the module
+    docstring); for `greedy`, `epochs` and the lr schedule are per layer. `snapshots` are points
+    of training, in epochs of all layers together (0 = untrained, below total_epochs), at which
+    the weights are kept. `train_subset` trains on a class-stratified subset of that many
+    training images; `label_noise` is the fraction of them whose labels are shuffled among
+    themselves, once, before training."""
 
     epochs: int
     batch_size: int
     lr: float
     lr_schedule: str = "cosine"
     weight_decay: float = 0.0
+    rule: str = "local"
+    snapshots: tuple[float, ...] = ()
+    train_subset: int | None = None
+    label_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule {self.lr_schedule!r} unknown; use one of {LR_SCHEDULES}")
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError(f"epochs, batch_size and lr must be positive, got {self}")
+        if self.rule not in RULES:
+            raise ValueError(f"rule {self.rule!r} unknown; use one of {RULES}")
+        if isinstance(self.snapshots, str | int | float):
+            raise ValueError(f"snapshots must be a list of epochs, got {self.snapshots!r}")
+        object.__setattr__(self, "snapshots", tuple(sorted(float(t) for t in self.snapshots)))
+        if early := [t for t in self.snapshots if not 0 <= t < math.inf]:  # NaN included
+            raise ValueError(f"snapshots {early} are not points of training; use epochs >= 0")
+        if self.rule != "greedy":  # greedy's length depends on the depth: see snapshot_steps
+            self._check_snapshots_end(n_layers=1)
+        subset = self.train_subset
+        if subset is not None and (isinstance(subset, bool) or not isinstance(subset, int)):
+            raise ValueError(f"train_subset must be an integer or null, got {subset!r}")
+        if subset is not None and subset < 1:
+            raise ValueError(f"train_subset must be positive, got {subset}")
+        if not 0 <= self.label_noise < 1:
+            raise ValueError(f"label_noise must be in [0, 1), got {self.label_noise}")
+
+    def total_epochs(self, n_layers: int) -> int:
+        """Epochs of the whole run: `epochs` per layer for greedy, `epochs` otherwise."""
+        return self.epochs * n_layers if self.rule == "greedy" else self.epochs
+
+    def _check_snapshots_end(self, n_layers: int) -> None:
+        total = self.total_epochs(n_layers)
+        if late := [t for t in self.snapshots if t >= total]:
+            raise ValueError(
+                f"snapshots {late} are not before the end of training ({total} epochs of "
+                f"{self.rule} training); drop them: the final model is kept as model.pt anyway"
+            )
+
+    def snapshot_steps(self, n_layers: int, steps_per_epoch: int) -> tuple[int, ...]:
+        """The optimiser step after which each snapshot is taken: round(t * steps_per_epoch),
+        0 for the untrained network; every point must fall on a step of its own before the
+        last."""
+        self._check_snapshots_end(n_layers)
+        steps = tuple(round(t * steps_per_epoch) for t in self.snapshots)
+        for (a, step), (b, other) in pairwise(zip(self.snapshots, steps, strict=True)):
+            if step == other:
+                raise ValueError(
+                    f"snapshots {a} and {b} both fall on step {step} at {steps_per_epoch} steps "
+                    "per epoch; drop one or move them apart"
+                )
+        last = self.total_epochs(n_layers) * steps_per_epoch
+        if steps and steps[-1] >= last:
+            raise ValueError(
+                f"snapshot {self.snapshots[-1]} falls on step {steps[-1]}, the end of training "
+                f"at {steps_per_epoch} steps per epoch; drop it: model.pt keeps the final model"
+            )
+        return steps
 
     @classmethod
     def from_spec(cls, spec: Mapping) -> TrainConfig:
@@ -143,36 +222,107 @@ def warn_if_exploded(losses: list[float], epoch: int, lr: float, n_classes: int)
             )
 
 
+def training_set(
+    train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The examples training sees: train_data (x (n, 784), y (n,)) or its class-stratified
+    subset of config.train_subset, with config.label_noise of the labels shuffled."""
+    x, y = train_data
+    if (n := config.train_subset) is not None:
+        if n > len(y):
+            raise ValueError(
+                f"train_subset {n} exceeds the {len(y)} images of the training split; "
+                "lower it or prepare a larger training split"
+            )
+        keep = torch.from_numpy(stratified_subset(y.cpu().numpy(), n, seed)).to(y.device)
+        x, y = x[keep], y[keep]
+    return x, shuffle_labels(y, config.label_noise, seed)
+
+
+def shuffle_labels(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """labels (n,) with round(fraction * n) of them, drawn at random, permuted among themselves:
+    the class counts stay, and a shuffled label equals the true one by chance (about 1 in 10).
+    The draw depends on the seed alone."""
+    k = round(fraction * len(labels))
+    if k == 0:
+        return labels
+    generator = torch.Generator().manual_seed(seed + LABEL_NOISE_SEED_OFFSET)
+    chosen = torch.randperm(len(labels), generator=generator)[:k].to(labels.device)
+    permuted = chosen[torch.randperm(k, generator=generator).to(labels.device)]
+    noisy = labels.clone()
+    noisy[chosen] = labels[permuted]
+    return noisy
+
+
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
     if config.lr_schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
 
 
-def make_optimizer(model: LocalErrorMLP, config: TrainConfig) -> torch.optim.Adam:
-    """Adam over the model's weights, fused into one pass over weights, gradients and moments
-    per step, on the CPU as on CUDA. The CPU's default single-tensor Adam makes seven passes and
-    took as long as the step's matrix products; fused weights differ from its in the last bits."""
+def make_optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Adam:
+    """Adam over the module's weights (the model, or the one layer greedy trains), fused into one
+    pass over weights, gradients and moments per step, on the CPU as on CUDA. The CPU's default
+    single-tensor Adam makes seven passes and took as long as the step's matrix products; fused
+    weights differ from its in the last bits."""
     return torch.optim.Adam(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
+        module.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
     )
+
+
+def _optimise(
+    optimizer: torch.optim.Optimizer, logits: torch.Tensor, y: torch.Tensor, trained: int | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step on the local cross-entropy of layer `trained` (None: the sum over all layers) of
+    logits (k, b, n_classes); returns every readout's loss (k,) and hits (k,) on the device.
+
+    The readouts all have n_classes rows, so the losses and hits of all k layers come from one
+    stacked tensor; nothing here waits for a GPU."""
+    losses = local_cross_entropies(logits, y)
+    optimizer.zero_grad(set_to_none=True)
+    (losses.sum() if trained is None else losses[trained]).backward()
+    optimizer.step()
+    hits = (logits.argmax(2) == y).sum(1)
+    return losses.detach(), hits
 
 
 def local_step(
     model: LocalErrorMLP, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step on the sum of the layers' local cross-entropies on x (b, 784), y (b,).
+    """One optimiser step on the sum of the layers' local cross-entropies on x (b, 784), y (b,);
+    returns the losses (n_layers,) and readout hits (n_layers,) as tensors on the device."""
+    return _optimise(optimizer, torch.stack(model.logits(model(x))), y, None)
 
-    Returns the losses (n_layers,) and readout hits (n_layers,) as tensors on the device: nothing
-    here waits for a GPU. The readouts all have n_classes rows, so the losses and hits of all
-    layers come from one stacked (n_layers, b, n_classes) tensor."""
-    logits = torch.stack(model.logits(model(x)))
-    losses = local_cross_entropies(logits, y)
-    optimizer.zero_grad(set_to_none=True)
-    losses.sum().backward()
-    optimizer.step()
-    hits = (logits.argmax(2) == y).sum(1)
-    return losses.detach(), hits
+
+def backprop_step(
+    model: LocalErrorMLP, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One end-to-end step on the cross-entropy of the last layer's readout on x (b, 784),
+    y (b,); the losses (n_layers,) and hits (n_layers,) of every readout come from the same
+    logits."""
+    return _optimise(optimizer, torch.stack(model.logits(model(x, detach=False))), y, -1)
+
+
+def greedy_step(
+    model: LocalErrorMLP,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    layer: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of layer `layer` (0-based) on its local cross-entropy on x (b, 784), y (b,),
+    the layers below frozen (run without gradient) and those above not run at all; returns the
+    losses (layer + 1,) and hits (layer + 1,) of the readouts up to it."""
+    with torch.no_grad():
+        hiddens = model(x, depth=layer)
+    hiddens.append(model.layer_output(layer, hiddens[-1] if hiddens else x))
+    return _optimise(optimizer, torch.stack(model.logits(hiddens)), y, layer)
+
+
+Step = Callable[
+    [LocalErrorMLP, torch.optim.Optimizer, torch.Tensor, torch.Tensor],
+    tuple[torch.Tensor, torch.Tensor],
+]
 
 
 def _raise_if_diverged(
@@ -197,9 +347,14 @@ def train_epoch(
     order: torch.Tensor,
     config: TrainConfig,
     epoch: int,
+    *,
+    step: Step = local_step,
+    after_step: Callable[[int], None] | None = None,
 ) -> tuple[list[float], list[float]]:
     """One pass over train_data (x (n, 784), y (n,)) in the given order (n,), in batches of
-    config.batch_size; returns every layer's mean training loss and training accuracy.
+    config.batch_size, each an optimiser `step`; returns every layer's mean training loss and
+    training accuracy, NaN for the layers the step does not run (greedy: those above the one it
+    trains). `after_step(k)` is called after the k-th step (1-based) of the epoch.
 
     Losses are checked for NaN and inf every DIVERGENCE_CHECK_STEPS steps and at the end, so a
     GPU runs ahead of the host in between; a DivergenceError still names the first non-finite
@@ -212,9 +367,11 @@ def train_epoch(
     checked = 0
     for b in range(n_batches):
         idx = order[b * size : (b + 1) * size]
-        step_losses, step_hits = local_step(model, optimizer, x_train[idx], y_train[idx])
+        step_losses, step_hits = step(model, optimizer, x_train[idx], y_train[idx])
         losses.append(step_losses)
         hits.append(step_hits)
+        if after_step is not None:
+            after_step(b + 1)
         if b + 1 - checked == DIVERGENCE_CHECK_STEPS or b + 1 == n_batches:
             _raise_if_diverged(torch.stack(losses[checked:]), checked, epoch, n_batches, config.lr)
             checked = b + 1
@@ -222,24 +379,97 @@ def train_epoch(
     sizes[-1] = n - size * (n_batches - 1)  # the last batch may be short
     mean_loss = ((torch.stack(losses).double() * sizes).sum(0) / n).tolist()
     accuracy = [count / n for count in torch.stack(hits).sum(0).tolist()]
-    return mean_loss, accuracy
+    not_run = [math.nan] * (model.n_layers - len(mean_loss))
+    return mean_loss + not_run, accuracy + not_run
 
 
-CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "shuffle", "rows")
+def training_layer(config: TrainConfig, epoch: int, n_layers: int) -> int | None:
+    """The layer (0-based) that greedy trains in global epoch `epoch` (1-based; past the end,
+    the last layer); None for the rules that train all layers at once."""
+    if config.rule != "greedy":
+        return None
+    return min((epoch - 1) // config.epochs, n_layers - 1)
 
 
-def _resume(
-    checkpoint_path: Path,
-    identity: dict,
-    model: LocalErrorMLP,
-    optimizer: torch.optim.Optimizer,
-    scheduler,
-    shuffle: torch.Generator,
-) -> tuple[list[dict], int]:
-    """Load the checkpoint into the training state if this very run wrote it; returns the
-    log rows so far and the next epoch (no rows and epoch 1 when starting afresh)."""
+def training_phase(
+    model: LocalErrorMLP, config: TrainConfig, layer: int | None
+) -> tuple[torch.optim.Optimizer, object, Step]:
+    """A fresh optimiser, lr schedule and step for training `layer` (None: all layers at once,
+    for the whole run); greedy starts one such phase per layer."""
+    model.zero_grad(set_to_none=True)  # a frozen layer keeps no gradient of its own phase
+    if layer is None:
+        optimizer = make_optimizer(model, config)
+        step = backprop_step if config.rule == "backprop" else local_step
+    else:
+        optimizer = make_optimizer(model.layers[layer], config)
+        step = partial(greedy_step, layer=layer)
+    return optimizer, _scheduler(optimizer, config), step
+
+
+def snapshot_path(checkpoint_path: str | Path, epoch: float) -> Path:
+    """The file next to the checkpoint that keeps snapshot `epoch` until the bundle is written,
+    e.g. ck.pt -> ck.snapshot-1.5.pt."""
+    checkpoint_path = Path(checkpoint_path)
+    return checkpoint_path.with_name(f"{checkpoint_path.stem}.snapshot-{float(epoch)!r}.pt")
+
+
+class _Snapshots:
+    """The snapshots of one run: each one's weights go to their own file the moment they are
+    taken (a copy on the CPU, no pass over the data), so that a killed run keeps them. The bundle
+    holds the snapshots this process took from memory and those of an earlier, killed process
+    from their files: the same tensors, so a resumed run writes the same bytes as an
+    uninterrupted one."""
+
+    def __init__(
+        self, epochs: tuple[float, ...], steps: tuple[int, ...], checkpoint_path: Path, key: str
+    ) -> None:
+        self.epochs = epochs
+        self.by_step = dict(zip(steps, epochs, strict=True))
+        self.checkpoint_path = checkpoint_path
+        self.key = key  # the run's fingerprint: a snapshot file of another run is refused
+        self.taken: list[float] = []
+        self.in_memory: dict[float, dict[str, torch.Tensor]] = {}
+
+    def take_due(self, model: LocalErrorMLP, steps_before: int, k: int = 0) -> None:
+        """Take the snapshot due after global step steps_before + k, if any."""
+        step = steps_before + k
+        if (epoch := self.by_step.get(step)) is None:
+            return
+        weights = {name: t.detach().to("cpu", copy=True) for name, t in model.state_dict().items()}
+        blob = {"fingerprint": self.key, "epoch": epoch, "step": step, "state_dict": weights}
+        save_torch(blob, snapshot_path(self.checkpoint_path, epoch))
+        self.taken.append(epoch)
+        self.in_memory[epoch] = weights
+
+    def _read(self, epoch: float) -> dict[str, torch.Tensor]:
+        """The weights of a snapshot an earlier process of this run took, from its file."""
+        file = snapshot_path(self.checkpoint_path, epoch)
+        hint = f"delete it and {self.checkpoint_path}, and rerun to train afresh"
+        if not file.exists():
+            raise CorruptFileError(f"snapshot file {file} is missing; {hint}")
+        blob = load_torch(file)
+        if not isinstance(blob, dict) or (blob.get("fingerprint"), blob.get("epoch")) != (
+            self.key,
+            epoch,
+        ):
+            raise CorruptFileError(f"{file} is not snapshot {epoch} of this run; {hint}")
+        return blob["state_dict"]
+
+    def write_bundle(self, path: str | Path, config: ModelConfig, meta: dict[str, str]) -> None:
+        """Write all snapshots as one bundle (model.save_snapshots)."""
+        if missing := sorted(set(self.epochs) - set(self.taken)):
+            raise RuntimeError(f"snapshots {missing} were never taken; this is a bug")
+        state_dicts = [self.in_memory.get(t) or self._read(t) for t in self.epochs]
+        save_snapshots(path, list(self.epochs), state_dicts, config, meta)
+
+
+CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "shuffle", "rows", "snapshots")
+
+
+def _read_checkpoint(checkpoint_path: Path, identity: dict) -> dict | None:
+    """The checkpoint's contents if this very run wrote it; None when starting afresh."""
     if not checkpoint_path.exists():
-        return [], 1
+        return None
     state = load_torch(checkpoint_path)
     if not isinstance(state, dict) or "fingerprint" not in state:
         raise CorruptFileError(
@@ -253,10 +483,22 @@ def _resume(
             checkpoint_path,
             ", ".join(changed),
         )
-        return [], 1
+        return None
     missing = [key for key in CHECKPOINT_KEYS if key not in state]
     if missing:
         raise CorruptFileError(f"{checkpoint_path} lacks {missing}; {REBUILD_HINT}")
+    return state
+
+
+def _restore(
+    state: dict,
+    checkpoint_path: Path,
+    model: LocalErrorMLP,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    shuffle: torch.Generator,
+) -> None:
+    """Load a checkpoint's training state; the optimiser is the one of the next epoch."""
     try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -267,7 +509,6 @@ def _resume(
             f"{checkpoint_path} does not fit this model ({err}); {REBUILD_HINT}"
         ) from err
     log.info("resuming from %s after epoch %d", checkpoint_path, state["epoch"])
-    return list(state["rows"]), state["epoch"] + 1
 
 
 def train(
@@ -282,48 +523,95 @@ def train(
     test_id: str,
     code_id: str,
     device: str = "cpu",
+    snapshot_out: str | Path | None = None,
+    snapshot_meta: dict[str, str] | None = None,
 ) -> tuple[LocalErrorMLP, list[dict]]:
     """Train one seed; returns the model and the per-epoch, per-layer log rows.
 
     x tensors are (n, 784) float32 in [0, 1]; y are (n,) int64. `data_id`, `test_id` and
     `code_id` name the training split, the test split and the code; a checkpoint at
     `checkpoint_path` is resumed only when it was written by a run with the same ids, configs
-    and seed."""
+    and seed. The bundle of snapshots (model.save_snapshots; empty without
+    train_config.snapshots) is written to `snapshot_out`, required when there are snapshots,
+    with `snapshot_meta` (e.g. dataset and model names) added to its metadata.
+
+    Rows: `epoch` counts 1..total_epochs, `training_layer` is the layer greedy trains (1-based;
+    0 for local and backprop). Training loss and accuracy are on the labels training saw (noisy
+    with label_noise), for every layer's readout on the batches, as each step computed them;
+    for greedy the layers above the one in training are not run, and theirs are NaN. Test
+    accuracy is every layer's after the epoch."""
+    if train_config.snapshots and snapshot_out is None:
+        raise ValueError(
+            f"snapshots {list(train_config.snapshots)} need snapshot_out, the bundle's path"
+        )
     dev = resolve_device(device)
     if dev.type == "cpu":
         torch.use_deterministic_algorithms(True)
     model = LocalErrorMLP(model_config, seed).to(dev)
-    optimizer = make_optimizer(model, train_config)
-    scheduler = _scheduler(optimizer, train_config)
-    shuffle = torch.Generator().manual_seed(seed)
-    identity = run_identity(model_config, train_config, seed, data_id, test_id, code_id)
-    checkpoint_path = Path(checkpoint_path)
-    rows, start_epoch = _resume(checkpoint_path, identity, model, optimizer, scheduler, shuffle)
-
-    x_train, y_train = (t.to(dev) for t in train_data)
+    x_train, y_train = (t.to(dev) for t in training_set(train_data, train_config, seed))
     x_test, y_test = (t.to(dev) for t in test_data)
-    for epoch in range(start_epoch, train_config.epochs + 1):
+    n_batches = math.ceil(len(x_train) / train_config.batch_size)
+    steps = train_config.snapshot_steps(model.n_layers, n_batches)
+    total = train_config.total_epochs(model.n_layers)
+
+    identity = run_identity(model_config, train_config, seed, data_id, test_id, code_id)
+    key = fingerprint(identity)
+    checkpoint_path = Path(checkpoint_path)
+    snapshots = _Snapshots(train_config.snapshots, steps, checkpoint_path, key)
+    shuffle = torch.Generator().manual_seed(seed)
+    state = _read_checkpoint(checkpoint_path, identity)
+    start_epoch = 1 if state is None else state["epoch"] + 1
+    layer = training_layer(train_config, start_epoch, model.n_layers)
+    optimizer, scheduler, step = training_phase(model, train_config, layer)
+    if state is None:
+        rows = []
+        snapshots.take_due(model, 0)
+    else:
+        _restore(state, checkpoint_path, model, optimizer, scheduler, shuffle)
+        rows, snapshots.taken = list(state["rows"]), list(state["snapshots"])
+
+    for epoch in range(start_epoch, total + 1):
         tic = time.perf_counter()
         order = torch.randperm(len(x_train), generator=shuffle).to(dev)
         train_loss, train_accuracy = train_epoch(
-            model, optimizer, (x_train, y_train), order, train_config, epoch
+            model,
+            optimizer,
+            (x_train, y_train),
+            order,
+            train_config,
+            epoch,
+            step=step,
+            after_step=partial(snapshots.take_due, model, (epoch - 1) * n_batches),
         )
         scheduler.step()
         test_acc = layer_accuracies(model, x_test, y_test)
-        for layer in range(model.n_layers):
+        for index in range(model.n_layers):
             rows.append(
                 {
                     "epoch": epoch,
-                    "layer": layer + 1,
-                    "train_loss": train_loss[layer],
-                    "train_accuracy": train_accuracy[layer],
-                    "test_accuracy": test_acc[layer],
+                    "training_layer": 0 if layer is None else layer + 1,
+                    "layer": index + 1,
+                    "train_loss": train_loss[index],
+                    "train_accuracy": train_accuracy[index],
+                    "test_accuracy": test_acc[index],
                 }
             )
         warn_if_exploded(train_loss, epoch, train_config.lr, model_config.n_classes)
+        log.info(
+            "epoch %d/%d  %.1fs  test accuracy per layer: %s%s",
+            epoch,
+            total,
+            time.perf_counter() - tic,
+            " ".join(f"{a:.4f}" for a in test_acc),
+            "" if layer is None else f"  (training layer {layer + 1})",
+        )
+        next_layer = training_layer(train_config, epoch + 1, model.n_layers)
+        if next_layer != layer:  # greedy: the checkpoint holds the next phase's optimiser
+            layer = next_layer
+            optimizer, scheduler, step = training_phase(model, train_config, layer)
         save_torch(
             {
-                "fingerprint": fingerprint(identity),
+                "fingerprint": key,
                 "identity": identity,
                 "epoch": epoch,
                 "model": model.state_dict(),
@@ -331,24 +619,31 @@ def train(
                 "scheduler": scheduler.state_dict(),
                 "shuffle": shuffle.get_state(),
                 "rows": rows,
+                "snapshots": snapshots.taken,
             },
             checkpoint_path,
         )
-        log.info(
-            "epoch %d/%d  %.1fs  test accuracy per layer: %s",
-            epoch,
-            train_config.epochs,
-            time.perf_counter() - tic,
-            " ".join(f"{a:.4f}" for a in test_acc),
-        )
+    if snapshot_out is not None:  # no snapshots: an empty bundle, so the output always exists
+        meta = {
+            "rule": train_config.rule,
+            "seed": str(seed),
+            "steps_per_epoch": str(n_batches),
+            "snapshot_steps": json.dumps(list(steps)),
+            "total_epochs": str(total),
+            "fingerprint": key,
+            **(snapshot_meta or {}),
+        }
+        snapshots.write_bundle(snapshot_out, model_config, meta)
     return model.eval(), rows
 
 
 def training_table(rows: list[dict]) -> pa.Table:
-    """The tidy training log: epoch, layer, train_loss, train_accuracy, test_accuracy."""
+    """The tidy training log: epoch, training_layer, layer, train_loss, train_accuracy,
+    test_accuracy (see train)."""
     schema = pa.schema(
         [
             ("epoch", pa.int32()),
+            ("training_layer", pa.int32()),
             ("layer", pa.int32()),
             ("train_loss", pa.float64()),
             ("train_accuracy", pa.float64()),

@@ -8,6 +8,7 @@ keeps them alive; `save_figure` writes the PDF and PNG and releases the figure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +16,46 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from manifold_smoothness.study import FIGURES
+CLEAN = "clean"  # the `attack` of unattacked rows (and strength 0 of every sweep)
 
-# Figure name -> caption file (reStructuredText, in rules/captions/) used by the Snakemake report.
-CAPTIONS: dict[str, str] = {name: f"{name}.rst" for name in FIGURES}
-
-# Human-readable attack names and the meaning of their strength parameter (axis labels), one
-# entry per attack of study.ATTACKS (tests check that none is missing).
-ATTACK_NAMES: dict[str, str] = {"gaussian": "Gaussian noise", "fgsm": "FGSM"}
-STRENGTH_LABELS: dict[str, str] = {
-    "gaussian": r"noise std $\sigma$",
-    "fgsm": r"FGSM step $\epsilon$",
+# Figure -> caption file (reStructuredText, in rules/captions/) used by the Snakemake report.
+# Every attack-sweep figure (plot_attack, one per configured attack) shares the 'attack'
+# caption, which names its attack through the Jinja2 variable snakemake.wildcards.attack.
+CAPTIONS: dict[str, str] = {
+    name: f"{name}.rst"
+    for name in (
+        "training",
+        "spectra",
+        "layers",
+        "attack",
+        "accuracy_alpha",
+        "trajectory",
+        "generalization",
+    )
 }
-STRENGTH_SYMBOLS: dict[str, str] = {"gaussian": r"$\sigma$", "fgsm": r"$\epsilon$"}
+
+
+@dataclass(frozen=True)
+class MethodLabels:
+    """How figures name an attack method and the meaning of its strength."""
+
+    title: str  # 'Gaussian noise'
+    strength: str  # axis label of the strength
+    symbol: str  # the strength's symbol, for annotations
+
+
+# One entry per method of attacks.METHODS (a test checks that none is missing); figures read
+# the method of an attack from the summary, so configured attack names need no entry here.
+METHOD_LABELS: dict[str, MethodLabels] = {
+    "gaussian": MethodLabels("Gaussian noise", r"noise std $\sigma$", r"$\sigma$"),
+    "fgsm": MethodLabels("FGSM", r"FGSM step $\epsilon$", r"$\epsilon$"),
+    "random_sign": MethodLabels("random-sign noise", r"random-sign step $\epsilon$", r"$\epsilon$"),
+    "pgd": MethodLabels("PGD", r"PGD radius $\epsilon$ ($L_\infty$)", r"$\epsilon$"),
+}
+LAYER_TARGET_SUFFIX = " (per-layer target)"
 
 # Axis labels of the per-layer quantities of the summary table.
 METRIC_LABELS: dict[str, str] = {
@@ -38,8 +64,12 @@ METRIC_LABELS: dict[str, str] = {
     "dimension": "participation ratio D",
 }
 SUMMARY_METRICS: tuple[str, ...] = ("accuracy", "alpha", "dimension")
+# The two accuracies of a layer: its own fixed readout (drawn solid / filled) and a linear
+# probe trained on its activations (dashed / open), the probe being defined for every layer.
+PROBE = "probe_accuracy"
+ACCURACY_NAMES: dict[str, str] = {"accuracy": "own readout", PROBE: "linear probe"}
 
-BAND_ALPHA = 0.2  # opacity of the min-max bands over seeds
+BAND_ALPHA = 0.2  # opacity of the seed bands
 PANEL_SIZE = (4.0, 3.3)  # inches per panel (width, height)
 
 
@@ -67,6 +97,10 @@ class MissingFitError(FigureDataError):
     """The summary has no (or more than one) fit row for a seed and layer of the spectra."""
 
 
+class MixedSourcesError(FigureDataError):
+    """A figure of one model (or dataset) was handed rows of several."""
+
+
 def check_frame(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
     """Fail early, naming the frame and the problem, if `frame` cannot feed a figure."""
     if not isinstance(frame, pd.DataFrame):
@@ -78,6 +112,37 @@ def check_frame(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
         raise EmptyFrameError(f"{name} has no rows")
 
 
+def final_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The rows of the final models; all rows if `frame` has no `final` column (tables from
+    before training snapshots were summarised hold final models only)."""
+    if "final" not in frame.columns:
+        return frame
+    rows = frame[frame["final"].fillna(False).astype(bool)]
+    if rows.empty:
+        raise EmptyFrameError(f"{name} has no rows of a final model (final is never True)")
+    return rows
+
+
+def is_final(frame: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the final-model rows (all True without a `final` column)."""
+    if "final" not in frame.columns:
+        return pd.Series(True, index=frame.index)
+    return frame["final"].fillna(False).astype(bool)
+
+
+def one_source(frame: pd.DataFrame, column: str, what: str) -> str | None:
+    """The single value of `column` in `frame` (None without the column); a figure of one
+    `what` raises MixedSourcesError if the frame holds several."""
+    if column not in frame.columns:
+        return None
+    values = sorted(str(v) for v in frame[column].dropna().unique())
+    if len(values) > 1:
+        raise MixedSourcesError(
+            f"the {what} figure draws one {column}, got {values}; select one {column}'s rows"
+        )
+    return values[0] if values else None
+
+
 def attack_rows(summary: pd.DataFrame, attack: str) -> pd.DataFrame:
     """Rows of `summary` for `attack`; raises UnknownAttackError listing what is there."""
     rows = summary[summary["attack"] == attack]
@@ -85,6 +150,24 @@ def attack_rows(summary: pd.DataFrame, attack: str) -> pd.DataFrame:
         present = sorted(summary["attack"].unique())
         raise UnknownAttackError(f"attack {attack!r} not in the summary; it has {present}")
     return rows
+
+
+def attack_labels(rows: pd.DataFrame, attack: str) -> MethodLabels:
+    """Title and strength labels of `attack`, from the `method` and `target` columns of its
+    rows (the method's names; ' (per-layer target)' appended for target 'layer').
+
+    Without a `method` column the attack name is taken as its method (old tables named the
+    attacks after their methods); an unknown method is labelled with the attack name.
+    """
+    if "strength" in rows.columns and (rows["strength"] > 0).any():
+        rows = rows[rows["strength"] > 0]  # strength 0 is a copy of the clean rows
+    method = one_source(rows, "method", f"{attack!r} attack") or attack
+    target = one_source(rows, "target", f"{attack!r} attack")
+    known = METHOD_LABELS.get(method)
+    labels = known or MethodLabels(attack, f"{attack} strength", "s")
+    if target == "layer":
+        labels = MethodLabels(labels.title + LAYER_TARGET_SUFFIX, labels.strength, labels.symbol)
+    return labels
 
 
 def n_layers_of(*frames: pd.DataFrame) -> int:
@@ -105,24 +188,48 @@ def layer_colors(n_layers: int) -> list[tuple[float, float, float, float]]:
 
 
 def seed_stats(frame: pd.DataFrame, by: Sequence[str], values: Sequence[str]) -> pd.DataFrame:
-    """Mean, min and max over seeds of each column in `values`, per group of `by`.
+    """Mean, standard deviation, min and max over seeds of each column in `values`, per group
+    of `by`; NaN values (e.g. the accuracy of a layer without a readout) are skipped.
 
-    Returns a flat frame with the `by` columns and `<value>_mean`, `<value>_min`,
-    `<value>_max`, sorted by `by` (so lines run in order of the x variable).
+    Returns a flat frame with the `by` columns and `<value>_mean`, `<value>_std`,
+    `<value>_min`, `<value>_max`, sorted by `by` (so lines run in order of the x variable).
+    The std of a single seed is 0 (no spread to show), not NaN.
     """
-    stats = frame.groupby(list(by), sort=True)[list(values)].agg(["mean", "min", "max"])
+    stats = frame.groupby(list(by), sort=True)[list(values)].agg(["mean", "std", "min", "max"])
     stats.columns = [f"{value}_{stat}" for value, stat in stats.columns]
+    counts = frame.groupby(list(by), sort=True)[list(values)].count()
+    for value in values:
+        single = (counts[value] == 1).to_numpy()
+        stats.loc[single, f"{value}_std"] = 0.0
     return stats.reset_index()
 
 
+def band_limits(stats: pd.DataFrame, value: str, spread: str) -> tuple[pd.Series, pd.Series]:
+    """Lower and upper edge of the seed band of `value`: 'range' (min to max over seeds) or
+    'std' (mean -+ one standard deviation)."""
+    if spread == "range":
+        return stats[f"{value}_min"], stats[f"{value}_max"]
+    if spread == "std":
+        mean, std = stats[f"{value}_mean"], stats[f"{value}_std"]
+        return mean - std, mean + std
+    raise ValueError(f"spread must be 'range' or 'std', got {spread!r}")
+
+
 def plot_band(
-    ax: Axes, stats: pd.DataFrame, x: str, value: str, color: object, label: str | None
+    ax: Axes,
+    stats: pd.DataFrame,
+    x: str,
+    value: str,
+    color: object,
+    label: str | None,
+    spread: str = "range",
+    ls: str = "-",
 ) -> None:
-    """The seed mean of `value` against `x` as a line, with its min-max over seeds as a band."""
-    ax.fill_between(
-        stats[x], stats[f"{value}_min"], stats[f"{value}_max"], color=color, alpha=BAND_ALPHA, lw=0
-    )
-    ax.plot(stats[x], stats[f"{value}_mean"], color=color, label=label, marker=".", lw=1.5)
+    """The seed mean of `value` against `x` as a line, with its seed spread as a band
+    (`spread`: 'range' = min-max, 'std' = mean -+ std; see band_limits)."""
+    low, high = band_limits(stats, value, spread)
+    ax.fill_between(stats[x], low, high, color=color, alpha=BAND_ALPHA, lw=0)
+    ax.plot(stats[x], stats[f"{value}_mean"], color=color, label=label, marker=".", lw=1.5, ls=ls)
 
 
 def plot_layer_bands(
@@ -167,6 +274,20 @@ def new_figure(n_panels: int, n_rows: int = 1) -> tuple[Figure, list[Axes]]:
 def integer_xaxis(ax: Axes) -> None:
     """Only integer ticks on the x axis (layers, epochs)."""
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def accuracy_style(value: str) -> dict[str, str]:
+    """Line style and marker face of an accuracy column: solid and filled for the own readout,
+    dashed and open for the probe (an empty face keyword leaves the line's colour)."""
+    return {"ls": "--", "mfc": "white"} if value == PROBE else {"ls": "-"}
+
+
+def accuracy_handles(color: object = "grey", marker: str = "o") -> list[Line2D]:
+    """Legend entries telling the own-readout accuracy from the probe accuracy."""
+    return [
+        Line2D([], [], color=color, marker=marker, label=name, **accuracy_style(value))
+        for value, name in ACCURACY_NAMES.items()
+    ]
 
 
 def layer_legend(fig: Figure, ax: Axes, title: str | None = "hidden layer") -> None:

@@ -14,17 +14,18 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from manifold_smoothness.figures.common import (
+    CLEAN,
     EmptyFrameError,
     MissingFitError,
     UnknownSeedError,
     check_frame,
+    final_rows,
     layer_colors,
     n_layers_of,
     new_figure,
     source_label,
     titled,
 )
-from manifold_smoothness.study import CLEAN
 
 SPECTRA_COLUMNS = ("seed", "layer", "rank", "eigenvalue")
 FIT_COLUMNS = ("seed", "layer", "alpha", "alpha_intercept", "first_rank", "last_rank", "dimension")
@@ -35,7 +36,9 @@ DEFAULT_FLOOR = 1e-12  # the default of analysis.eigenvalue_floor
 
 
 def clean_only(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """The clean-input rows of `frame`: all rows if it has no `attack` column."""
+    """The clean-input rows of the final model in `frame`: all rows of a frame without an
+    `attack` column (and all models of one without a `final` column)."""
+    frame = final_rows(frame, name)
     if "attack" not in frame.columns:
         return frame
     rows = frame[frame["attack"] == CLEAN]
@@ -129,8 +132,9 @@ def plot_spectra(
 
     `seed` (default: the smallest) is drawn bold with its fit (dashed, over the fit window)
     and its alpha and D in the legend; the other seeds are drawn faint, to show the spread.
-    Rows with an `attack` column other than 'clean' are ignored in both frames. Eigenvalues
-    at or below `floor` times the largest are not drawn (the fit's relative floor).
+    Rows with an `attack` other than 'clean' or `final` False (training snapshots) are
+    ignored in both frames. Eigenvalues at or below `floor` times the largest are not drawn
+    (the fit's relative floor).
     """
     check_frame(spectra, SPECTRA_COLUMNS, "spectra")
     check_frame(summary, FIT_COLUMNS, "summary")

@@ -13,15 +13,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from manifold_smoothness.figures.common import (
-    ATTACK_NAMES,
+    CLEAN,
     METRIC_LABELS,
-    STRENGTH_LABELS,
-    STRENGTH_SYMBOLS,
     SUMMARY_METRICS,
     FigureDataError,
     UnknownAttackError,
+    attack_labels,
     attack_rows,
     check_frame,
+    final_rows,
     layer_colors,
     layer_legend,
     n_layers_of,
@@ -31,31 +31,21 @@ from manifold_smoothness.figures.common import (
     source_label,
     titled,
 )
-from manifold_smoothness.study import ATTACKS, CLEAN
 
 SWEEP_COLUMNS = ("seed", "attack", "strength", "layer", *SUMMARY_METRICS)
 START_MARKER_SIZE = 9  # marker of the strength-0 (clean) end of an accuracy-alpha path
 N_ANNOTATED = 3  # strengths written next to the deepest layer's accuracy-alpha path
 
 
-def attack_name(attack: str) -> str:
-    """Readable attack name for titles ('Gaussian noise', 'FGSM'); unknown names as given."""
-    return ATTACK_NAMES.get(attack, attack)
-
-
-def strength_label(attack: str) -> str:
-    """x-axis label of the attack strength (sigma for noise, eps for FGSM)."""
-    return STRENGTH_LABELS.get(attack, f"{attack} strength")
-
-
 def sweep_rows(summary: pd.DataFrame, attack: str) -> pd.DataFrame:
-    """The rows of one attack sweep, starting at strength 0.
+    """The rows of one attack sweep of the final model, starting at strength 0.
 
     The summary duplicates the clean rows at strength 0 of every attack; if a summary lacks
     them, the clean rows are used as the strength-0 point so every path starts on clean data.
     """
     if attack == CLEAN:
         raise UnknownAttackError(f"{CLEAN!r} is the unattacked condition, not an attack sweep")
+    summary = final_rows(summary, "summary")
     rows = attack_rows(summary, attack)
     if (rows["strength"] == 0).any():
         return rows
@@ -65,26 +55,28 @@ def sweep_rows(summary: pd.DataFrame, attack: str) -> pd.DataFrame:
 
 def plot_attack(summary: pd.DataFrame, attack: str) -> Figure:
     """Accuracy, alpha and D against attack strength, one line per layer (seed mean) with a
-    min-max band over seeds; `attack` is 'gaussian' or 'fgsm' (any attack in the summary)."""
+    min-max band over seeds; `attack` is any attack name of the summary (its `method` and
+    `target` columns name it in the title and axis labels)."""
     check_frame(summary, SWEEP_COLUMNS, "summary")
     rows = sweep_rows(summary, attack)
+    labels = attack_labels(rows, attack)
     n_layers = n_layers_of(rows)
     fig, axes = new_figure(len(SUMMARY_METRICS))
     for i, (ax, value) in enumerate(zip(axes, SUMMARY_METRICS, strict=True)):
         plot_layer_bands(ax, rows, "strength", value, n_layers, label=i == 0)
-        ax.set(xlabel=strength_label(attack), ylabel=METRIC_LABELS[value])
+        ax.set(xlabel=labels.strength, ylabel=METRIC_LABELS[value])
         ax.grid(alpha=0.3)
     layer_legend(fig, axes[0])
     n_seeds = rows["seed"].nunique()
     what = (
-        f"{attack_name(attack)} on test images: per-layer accuracy and spectrum vs strength "
+        f"{labels.title} on test images: per-layer accuracy and spectrum vs strength "
         f"(mean, min-max of {n_seeds} seeds)"
     )
     fig.suptitle(titled(what, source_label(summary)))
     return fig
 
 
-def annotate_strengths(ax: Axes, path: pd.DataFrame, attack: str) -> None:
+def annotate_strengths(ax: Axes, path: pd.DataFrame, symbol: str) -> None:
     """Write a few nonzero strengths next to their points of one accuracy-alpha path."""
     nonzero = path[path["strength"] > 0]
     if nonzero.empty:
@@ -92,7 +84,6 @@ def annotate_strengths(ax: Axes, path: pd.DataFrame, attack: str) -> None:
     # the 1/N, 2/N, ..., N/N quantiles of the path: spread out, ending at the strongest attack
     picks = np.unique(np.ceil(np.arange(1, N_ANNOTATED + 1) * len(nonzero) / N_ANNOTATED) - 1)
     picks = picks.astype(int)
-    symbol = STRENGTH_SYMBOLS.get(attack, "s")
     for row in nonzero.iloc[picks].itertuples(index=False):
         ax.annotate(
             f"{symbol}={row.strength:g}",
@@ -103,7 +94,7 @@ def annotate_strengths(ax: Axes, path: pd.DataFrame, attack: str) -> None:
         )
 
 
-def plot_paths(ax: Axes, rows: pd.DataFrame, attack: str, n_layers: int) -> None:
+def plot_paths(ax: Axes, rows: pd.DataFrame, symbol: str, n_layers: int) -> None:
     """One accuracy-against-alpha path per layer (seed means, ordered by strength), its
     strength-0 end marked by a large edged marker; strengths annotated on the deepest layer."""
     colors = layer_colors(n_layers)
@@ -129,12 +120,13 @@ def plot_paths(ax: Axes, rows: pd.DataFrame, attack: str, n_layers: int) -> None
             ls="none",
         )
         if layer == stats["layer"].max():
-            annotate_strengths(ax, path, attack)
+            annotate_strengths(ax, path, symbol)
 
 
-def plot_accuracy_alpha(summary: pd.DataFrame, attacks: Sequence[str] = ATTACKS) -> Figure:
-    """Accuracy against alpha as each attack strengthens: one panel per attack, one path per
-    layer (seed means), starting at the clean (strength 0) point."""
+def plot_accuracy_alpha(summary: pd.DataFrame, attacks: Sequence[str]) -> Figure:
+    """Accuracy against alpha as each attack strengthens: one panel per attack of `attacks`
+    (configured attack names), one path per layer (seed means of the final model), starting
+    at the clean (strength 0) point."""
     check_frame(summary, SWEEP_COLUMNS, "summary")
     if isinstance(attacks, str) or len(attacks) == 0:
         raise FigureDataError(f"attacks must be a non-empty sequence of names, got {attacks!r}")
@@ -142,11 +134,12 @@ def plot_accuracy_alpha(summary: pd.DataFrame, attacks: Sequence[str] = ATTACKS)
     n_layers = n_layers_of(*sweeps)
     fig, axes = new_figure(len(attacks))
     for ax, attack, rows in zip(axes, attacks, sweeps, strict=True):
-        plot_paths(ax, rows, attack, n_layers)
+        labels = attack_labels(rows, attack)
+        plot_paths(ax, rows, labels.symbol, n_layers)
         ax.set(
             xlabel=METRIC_LABELS["alpha"],
             ylabel=METRIC_LABELS["accuracy"],
-            title=f"{attack_name(attack)} (strength: {strength_label(attack)})",
+            title=f"{labels.title}\nstrength: {labels.strength}",
         )
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()

@@ -59,8 +59,8 @@ def read_summary(path: Any):
 def check_provenance(path: Any, metadata: Mapping[str, str], expected: Mapping[str, Any]) -> None:
     """Raise ProvenanceError when a file's metadata contradicts what its path says it holds.
 
-    Values are compared as text; strengths are compared as numbers (the metadata writes '0.1',
-    the path may say '0.1' or '0.10')."""
+    Values are compared as text; strengths and epochs as numbers where both are numbers (the
+    metadata writes '0.1', the path may say '0.1' or '0.10')."""
     for key, want in expected.items():
         have = metadata.get(key)
         if have is None:
@@ -68,9 +68,18 @@ def check_provenance(path: Any, metadata: Mapping[str, str], expected: Mapping[s
                 f"{path} has no '{key}' in its metadata, so it was not written by this "
                 "pipeline; delete it and rerun snakemake"
             )
-        same = float(have) == float(want) if key == "strength" else str(have) == str(want)
+        same = _same_value(key, have, want)
         if not same:
             raise ProvenanceError(
                 f"{path} holds {key} {have!r}, but its path says {want!r}: it was copied or "
                 "moved from another result; delete it and rerun snakemake"
             )
+
+
+def _same_value(key: str, have: Any, want: Any) -> bool:
+    if key in ("strength", "epoch"):
+        try:
+            return float(have) == float(want)
+        except ValueError:
+            pass
+    return str(have) == str(want)

@@ -1,5 +1,6 @@
-"""Stage compute_spectrum: eigenvalues and readout accuracy of every layer, for every
-strength of one attack (or the clean input) of one seed: one spectrum file per strength."""
+"""Stage compute_spectrum: eigenvalues (with their delete-one-block jackknife spectra) and
+readout accuracy of every layer, for every strength of one attack (or the clean input) of one
+seed: one spectrum file per strength."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ from manifold_smoothness.stages import check_provenance
 log = logging.getLogger("manifold_smoothness")
 
 CONDITION_KEYS = ("dataset", "model", "seed", "attack", "strength")
+# metadata of the activation file that the spectrum file carries on
+KEPT_METADATA = (*CONDITION_KEYS, "spec", "perturbation", "input_dimension")
 
 
 def compute_spectrum(job) -> None:
-    from manifold_smoothness import activations, summary
+    from manifold_smoothness import activations, analysis, summary
     from manifold_smoothness.devices import resolve_device
     from manifold_smoothness.model import load_model, readout_accuracy
-    from manifold_smoothness.spectrum import eigenspectrum
     from manifold_smoothness.storage import write_table
 
     device = str(resolve_device(job.params.device))
+    blocks = job.params.jackknife_blocks
     model = load_model(job.input.model)
     readouts = [model.readout(layer).numpy() for layer in range(model.n_layers)]
     files = zip(job.input.activations, job.output.spectra, job.params.conditions, strict=True)
@@ -27,14 +30,16 @@ def compute_spectrum(job) -> None:
         meta = activations.read_metadata(path)
         check_provenance(path, meta, condition)
         labels = activations.read_labels(path)
-        spectra, accuracies = [], []
+        spectra, loo, accuracies = [], [], []
         for layer in range(1, int(meta["n_layers"]) + 1):
             h = activations.read_layer(path, layer)
             accuracies.append(readout_accuracy(h, readouts[layer - 1], labels))
-            spectra.append(eigenspectrum(h, device=device))
-        keep = (*CONDITION_KEYS, "fgsm_target", "perturbation")
-        table = summary.spectrum_table(spectra, accuracies, len(labels))
-        write_table(table, out, metadata={k: meta[k] for k in keep})
+            full, left_out = analysis.layer_spectrum(h, blocks, device)
+            spectra.append(full)
+            loo.append(left_out)
+        table = summary.spectrum_table(spectra, accuracies, len(labels), loo)
+        kept = {k: meta[k] for k in KEPT_METADATA if k in meta}
+        write_table(table, out, metadata={**kept, "jackknife_blocks": str(blocks)})
         log.info(
             "%s %s: accuracy per layer %s",
             condition["attack"],

@@ -8,6 +8,7 @@ from manifold_smoothness.stages import check_provenance
 
 TRAINING_COLUMNS = {
     "epoch": "int32",
+    "training_layer": "int32",
     "layer": "int32",
     "train_loss": "double",
     "train_accuracy": "double",

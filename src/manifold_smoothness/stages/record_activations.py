@@ -3,11 +3,13 @@ one attack (or the clean input), for one seed: one activation file per strength.
 
 One job per (model, seed, attack) rather than per condition: the model and the test set are
 loaded once and the process starts once (imports, CUDA set-up) for the whole grid, which
-dominates a condition's cost on a GPU.
+dominates a condition's cost on a GPU. The intrinsic dimension of the inputs each layer saw is
+estimated here, where the attacked images exist, and travels in the file's metadata.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -25,7 +27,8 @@ def check_strength_path(path: str, strength: float) -> None:
 
 
 def record_activations(job) -> None:
-    from manifold_smoothness import activations, data
+    from manifold_smoothness import activations, analysis, data
+    from manifold_smoothness.attacks import AttackSpec
     from manifold_smoothness.devices import resolve_device
     from manifold_smoothness.model import load_model_with_metadata
 
@@ -39,18 +42,29 @@ def record_activations(job) -> None:
     keep = data.stratified_subset(test.labels, p.samples)
     x, y = data.split_tensors(test)
     x, y = x[keep].to(device), y[keep].to(device)
+    # the clean condition is strength 0, which every method leaves untouched
+    spec = AttackSpec.from_config(p.spec) if p.spec else AttackSpec("gaussian")
+    rows = analysis.dimension_rows(len(keep), p.dimension_samples)
     for strength, path in zip(p.strengths, job.output.activations, strict=True):
         check_strength_path(path, strength)
-        hiddens, norms = activations.record(model, x, y, p.attack, strength, p.seed, p.target)
-        meta = {**expected, "attack": p.attack, "strength": strength, "fgsm_target": p.target}
+        hiddens, norms, inputs = activations.record(model, x, y, spec, strength, p.seed)
+        dims = analysis.input_dimensions(inputs, rows)
+        meta = {
+            **expected,
+            "attack": p.attack,
+            "strength": strength,
+            "spec": json.dumps(p.spec, sort_keys=True),
+            "input_dimension": json.dumps(dims),
+        }
         activations.write_activations(
             path, test.index[keep], test.labels[keep], hiddens, meta, norms
         )
         log.info(
-            "%s %g: %d samples x %s units; perturbation %s",
+            "%s %g: %d samples x %s units; perturbation %s; input dimension %s",
             p.attack,
             strength,
             len(keep),
             [h.shape[1] for h in hiddens],
             norms[-1],
+            " ".join(f"{d:.2f}" for d in dims),
         )

@@ -1,4 +1,5 @@
-"""Stage train_model: train one seed of one model (resumable, see training.py)."""
+"""Stage train_model: train one seed of one model with its learning rule, and keep its weights
+at every configured snapshot (resumable, see training.py)."""
 
 from __future__ import annotations
 
@@ -33,11 +34,14 @@ def train_model(job) -> None:
         data_id=split_id(train_split.metadata),
         test_id=split_id(test_split.metadata),
         code_id=p.code,
+        snapshot_out=job.output.snapshots,
+        snapshot_meta={"dataset": w.dataset, "model": w.model},
     )
     meta = {
         "dataset": w.dataset,
         "model": w.model,
         "seed": p.seed,
+        "rule": p.model["training"].get("rule", "local"),
         "train_rows": len(train_split.labels),
         "train_config": json.dumps(p.model, sort_keys=True),
     }
