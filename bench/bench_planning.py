@@ -1,8 +1,9 @@
 """Row 4: what Snakemake spends planning, before any job runs.
 
 4a: CPU time (user + sys of the child) of `snakemake -n` on a 10-model x 10-seed sweep of the
-default architecture, against a bare Snakefile generated from that very dry run: the same
-rules, file patterns and job count, with no input functions, params, code hashes or schema.
+config's first model (its architecture, snapshots and attacks), against a bare Snakefile
+generated from that very dry run: the same rules, file patterns and job count, with no input
+functions, params, code hashes or schema.
 4b: `snakemake -n` of the default study where every output exists and is up to date (made with
 `snakemake --touch`): the cost of asking "anything to do?".
 """
@@ -16,6 +17,7 @@ import resource
 import statistics
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 from bench_workflow import job_stats, workflow_copy
@@ -68,34 +70,52 @@ def planned_jobs(output: str) -> list[dict]:
     return jobs
 
 
-def pattern(path: str, wildcards: dict[str, str]) -> str:
-    """A job's file back as a rule's pattern: path segments that hold a wildcard's value
-    (alone, after the wildcard's name as in seed0, or before a suffix as in model.md)."""
+def _holds(segment: str, text: str) -> bool:
+    """A path segment that is `text`, alone or before a suffix (model.md, 0.25.log)."""
+    return segment == text or segment.startswith(text + ".")
+
+
+def prefixed_names(files: list[str], wildcards: dict[str, str]) -> set[str]:
+    """Wildcards that a job's files hold after their name, as in seed0: their value alone (a
+    seed's 0 beside a strength's 0) is not theirs."""
+    segments = {segment for f in files for segment in f.split("/")}
+    return {
+        name
+        for name, value in wildcards.items()
+        if any(_holds(segment, name + value) for segment in segments)
+    }
+
+
+def pattern(path: str, wildcards: dict[str, str], prefixed: set[str]) -> str:
+    """A job's file back as a rule's pattern: path segments that hold a wildcard's value, after
+    its name for the `prefixed` wildcards (seed0), alone or before a suffix for the others
+    (snapshots/2, model.md)."""
     parts = []
     for segment in path.split("/"):
         for name, value in sorted(wildcards.items(), key=lambda kv: -len(kv[1])):
-            prefixes = (name,) if value.isdigit() else ("", name)
-            hit = next(
-                (
-                    p
-                    for p in prefixes
-                    if segment.startswith(p + value)
-                    and (segment == p + value or segment[len(p + value)] == ".")
-                ),
-                None,
-            )
-            if hit is not None:
-                segment = f"{hit}{{{name}}}{segment[len(hit + value) :]}"
+            prefix = name if name in prefixed else ""
+            if _holds(segment, prefix + value):
+                segment = f"{prefix}{{{name}}}{segment[len(prefix + value) :]}"
                 break
         parts.append(segment)
     return "/".join(parts)
 
 
+def named_by(files: list[str], name: str) -> bool:
+    """Whether wildcard `name` is a file's whole name in these patterns ({attack}.pdf)."""
+    return any(re.fullmatch(rf"\{{{name}\}}(\..*)?", f.rsplit("/", 1)[-1]) for f in files)
+
+
 def bare_snakefile(jobs: list[dict]) -> str:
-    """One plain rule per rule of the dry run (its first job generalised), `all` first."""
+    """One plain rule per rule of the dry run (its first job generalised), `all` first. A
+    wildcard that is a whole file name ({attack}.pdf beside training.pdf) is limited to the
+    values the rule's jobs gave it, as the real rule limits it."""
     first: dict[str, dict] = {}
+    seen: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for job in jobs:
         first.setdefault(job["rule"], job)
+        for name, value in job.get("wildcards", {}).items():
+            seen[job["rule"]][name].add(value)
     names = sorted({n for job in first.values() for n in job.get("wildcards", {})})
     lines = ["wildcard_constraints:"]
     digits, segment = r"\d+", "[^/]+"
@@ -103,11 +123,21 @@ def bare_snakefile(jobs: list[dict]) -> str:
     order = sorted(first, key=lambda rule: rule != "all")
     for rule in order:
         job, wildcards = first[rule], first[rule].get("wildcards", {})
+        fields = ("input", "output", "log", "benchmark")
+        prefixed = prefixed_names([f for field in fields for f in job.get(field, [])], wildcards)
         lines += ["", "", f"rule {rule}:"]
-        for field in ("input", "output", "log", "benchmark"):
-            files = [pattern(f, wildcards) for f in job.get(field, [])]
+        for field in fields:
+            files = [pattern(f, wildcards, prefixed) for f in job.get(field, [])]
             if files:
                 lines.append(f"    {field}: " + ", ".join(json.dumps(f) for f in files))
+            if field == "output" and (
+                limited := [n for n in sorted(wildcards) if named_by(files, n)]
+            ):
+                lines.append("    wildcard_constraints:")
+                lines += [
+                    f"        {n}={json.dumps('|'.join(map(re.escape, sorted(seen[rule][n]))))},"
+                    for n in limited
+                ]
         if job["group"]:
             lines.append(f"    group: {json.dumps(job['group'])}")
         if rule != "all":
@@ -116,6 +146,7 @@ def bare_snakefile(jobs: list[dict]) -> str:
 
 
 def sweep_config(config: dict) -> dict:
+    """N_MODELS copies of the first model (every attack and snapshot of it) x N_SEEDS seeds."""
     base = config["models"][0]
     models = [{**base, "name": f"{base['name']}-{i}"} for i in range(N_MODELS)]
     return {"models": models, "seeds": list(range(N_SEEDS))}
@@ -159,7 +190,9 @@ def measure(ctx: Context) -> list[Row]:
         "4: CPU = user + sys of the snakemake child (getrusage RUSAGE_CHILDREN), one run each "
         "for 4a, median of the repeats for 4b. The bare Snakefile is generated from the real "
         "dry run: per rule, the first job's input, output, log and benchmark files and its "
-        "group, with its wildcard values put back as {wildcards}; `shell: touch`, nothing else."
+        "group, with its wildcard values put back as {wildcards} (one that is a whole file "
+        "name, like {attack}.pdf, limited to the values of the rule's jobs, as the real rule "
+        "limits it); `shell: touch`, nothing else."
     )
     return rows
 

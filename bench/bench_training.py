@@ -1,9 +1,9 @@
 """Row 1: the training step with local errors, against the matmul peak and against backprop.
 
-The local step is training's own (`manifold_smoothness.training.local_step` with its fused Adam
-from `make_optimizer`, divergence checked every DIVERGENCE_CHECK_STEPS steps as in
-`train_epoch`). Backprop trains the same net end to end from the last readout alone, with no
-input detached, with the same optimiser.
+Both steps are training's own (`manifold_smoothness.training.local_step` and `backprop_step`,
+each with its fused Adam from `make_optimizer`, divergence checked every DIVERGENCE_CHECK_STEPS
+steps as in `train_epoch`), on the first model's architecture and optimiser settings: backprop
+trains the same net end to end from the last readout alone, with no input detached.
 """
 
 from __future__ import annotations
@@ -37,39 +37,24 @@ def weight_count(model) -> int:
     return sum(layer.weight.numel() for layer in model.layers)
 
 
-def local_steps(model, optimizer, x_train, y_train, order, batch_size: int, n_steps: int):
-    """n_steps optimiser steps of training's own step function (training.local_step), with its
-    divergence check every DIVERGENCE_CHECK_STEPS steps, as training.train_epoch takes them."""
+def training_steps(step, model, optimizer, x_train, y_train, order, batch_size: int, n_steps: int):
+    """n_steps optimiser steps of one of training's step functions (training.local_step,
+    training.backprop_step), with the divergence check every DIVERGENCE_CHECK_STEPS steps, as
+    training.train_epoch takes them."""
     import torch
 
-    from manifold_smoothness.training import DIVERGENCE_CHECK_STEPS, DivergenceError, local_step
+    from manifold_smoothness.training import DIVERGENCE_CHECK_STEPS, DivergenceError
 
     model.train()
     losses = []
     for b in range(n_steps):
         idx = order[b * batch_size : (b + 1) * batch_size]
-        step_losses, _ = local_step(model, optimizer, x_train[idx], y_train[idx])
+        step_losses, _ = step(model, optimizer, x_train[idx], y_train[idx])
         losses.append(step_losses)
         if (b + 1) % DIVERGENCE_CHECK_STEPS == 0 or b + 1 == n_steps:
             if not bool(torch.isfinite(torch.stack(losses)).all()):
                 raise DivergenceError(f"loss diverged by benchmark step {b + 1}")
             losses.clear()
-
-
-def backprop_steps(model, optimizer, x_train, y_train, order, batch_size: int, n_steps: int):
-    """n_steps of end-to-end backprop: cross-entropy of the last readout, nothing detached."""
-    import torch
-
-    model.train()
-    last = model.n_layers - 1
-    for b in range(n_steps):
-        idx = order[b * batch_size : (b + 1) * batch_size]
-        x, y = x_train[idx], y_train[idx]
-        z = model(x, detach=False)[-1] @ model.readout(last).T
-        loss = torch.nn.functional.cross_entropy(z, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
 
 
 def measure(ctx: Context) -> list[Row]:
@@ -86,6 +71,8 @@ def measure(ctx: Context) -> list[Row]:
 
 def _measure(ctx: Context) -> list[Row]:
     import torch
+
+    from manifold_smoothness.training import backprop_step, local_step
 
     n_steps = 200 if ctx.cuda else 40
     local_model, local_opt, train_config = build(ctx)
@@ -104,11 +91,12 @@ def _measure(ctx: Context) -> list[Row]:
     size = peak["size"]
     a = torch.randn(size, size, device=ctx.device)
     b = torch.randn(size, size, device=ctx.device)
+    data = (x_train, y_train, order, batch, n_steps)
     t_mm, t_local, t_bp = interleaved(
         [
             lambda: torch.mm(a, b),
-            lambda: local_steps(local_model, local_opt, x_train, y_train, order, batch, n_steps),
-            lambda: backprop_steps(bp_model, bp_opt, x_train, y_train, order, batch, n_steps),
+            lambda: training_steps(local_step, local_model, local_opt, *data),
+            lambda: training_steps(backprop_step, bp_model, bp_opt, *data),
         ],
         ctx.repeat,
         ctx.sync,

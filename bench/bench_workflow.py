@@ -1,12 +1,13 @@
 """Row 2: one analysed condition as the workflow runs it, against the same work in-process.
 
 In a fresh copy of the workflow (tests/workflow_runner.copy_workflow) the real prepare_dataset
-rule writes the MNIST splits; a randomly initialised default model stands in for a trained one
-(written by training.write_outputs with the metadata training writes, so Snakemake and the
-stages accept it). Then `snakemake --cores 2 <fgsm 0.1 spectrum.parquet>` runs the two jobs of
-one condition (record_activations, compute_spectrum: process starts, imports, reads, attack,
-forward, parquet write, covariance, eigensolve, spectrum write), against attack + forward +
-readout accuracy + eigenspectrum of the 5 layers in this process, alternately.
+rule writes the MNIST splits; a randomly initialised first model (`local`) stands in for a
+trained one (written by training.write_outputs with the metadata training writes, beside an empty
+snapshot bundle, so Snakemake and the stages accept it). Then `snakemake --cores 2 <fgsm 0.1
+spectrum.parquet>` runs the two jobs of one condition (record_activations, compute_spectrum:
+process starts, imports, reads, attack, forward, TwoNN dimension of the attacked inputs, parquet
+write, covariance with its jackknife block scatters, 1 + B eigensolves per layer, spectrum
+write), against the same computation of the 5 layers in this process, alternately.
 """
 
 from __future__ import annotations
@@ -66,49 +67,61 @@ def benchmark_seconds(path: Path) -> float:
 
 
 def one_condition_config(config: dict) -> dict:
-    """The default config with one seed and the one analysed strength: the workflow's jobs then
-    cover exactly this condition, however they group conditions."""
+    """The default config cut to one condition: the first model without snapshots, one seed,
+    and the one attack with the one analysed strength. The workflow's jobs then cover exactly
+    this condition, however they group conditions."""
     config = json.loads(json.dumps(config))
     config["seeds"] = [SEED]
-    for attack, grid in config["attacks"].items():
-        if "strengths" in grid:
-            grid["strengths"] = [0.0, STRENGTH] if attack == ATTACK else [0.0]
+    model = config["models"][0]
+    model["training"]["snapshots"] = []
+    model["attacks"] = [ATTACK]
+    config["models"] = [model]
+    config["attacks"] = {ATTACK: {**config["attacks"][ATTACK], "strengths": [0.0, STRENGTH]}}
     return config
 
 
 def write_untrained_model(workdir: Path, spec: dict, seed_dir: Path) -> None:
-    """A randomly initialised model where training would put it, with training's metadata."""
-    from manifold_smoothness.model import LocalErrorMLP, ModelConfig
+    """A randomly initialised model where training would put it: every output of train_model
+    (model.pt, training.parquet, an empty snapshots.pt), with training's metadata."""
+    from manifold_smoothness.model import LocalErrorMLP, ModelConfig, save_snapshots
     from manifold_smoothness.training import write_outputs
 
     model = LocalErrorMLP(ModelConfig.from_spec(spec), SEED)
+    label = {"dataset": "mnist", "model": spec["name"], "seed": SEED}
     meta = {
-        "dataset": "mnist",
-        "model": spec["name"],
-        "seed": SEED,
+        **label,
+        "rule": spec["training"].get("rule", "local"),
         "train_rows": 60_000,
-        "train_config": json.dumps({k: v for k, v in spec.items() if k != "name"}),
+        "train_config": json.dumps({k: v for k, v in spec.items() if k != "name"}, sort_keys=True),
     }
-    write_outputs(
-        model, [], workdir / seed_dir / "model.pt", workdir / seed_dir / "training.parquet", meta
-    )
+    folder = workdir / seed_dir
+    write_outputs(model, [], folder / "model.pt", folder / "training.parquet", meta)
+    save_snapshots(folder / "snapshots.pt", [], [], model.config, label)
 
 
 def in_process(ctx: Context, model_path: Path, test_path: Path) -> None:
-    """The computation of the two jobs without processes, imports or files in between."""
-    from manifold_smoothness import activations, data
+    """The computation of the two jobs (stages record_activations and compute_spectrum) without
+    processes, imports or files in between."""
+    from manifold_smoothness import activations, data, intrinsic, sampling
+    from manifold_smoothness.attacks import AttackSpec
     from manifold_smoothness.model import load_model, readout_accuracy
-    from manifold_smoothness.spectrum import eigenspectrum
+    from manifold_smoothness.spectrum import layer_spectrum
 
+    analysis = ctx.config["analysis"]
     model = load_model(model_path).to(ctx.device)
-    x, y = data.split_tensors(data.read_split(test_path))
-    hiddens, _ = activations.record(
-        model, x.to(ctx.device), y.to(ctx.device), ATTACK, STRENGTH, SEED, "output"
+    test = data.read_split(test_path)
+    keep = data.stratified_subset(test.labels, analysis["samples"])
+    x, y = data.split_tensors(test)
+    x, y = x[keep].to(ctx.device), y[keep].to(ctx.device)
+    spec = AttackSpec.from_config(ctx.config["attacks"][ATTACK])
+    hiddens, _, inputs = activations.record(model, x, y, spec, STRENGTH, SEED)
+    intrinsic.input_dimensions(
+        inputs, sampling.dimension_rows(len(keep), analysis["dimension_samples"])
     )
-    labels = y.numpy()
+    labels = test.labels[keep].astype("int64")
     for layer, h in enumerate(hiddens):
         readout_accuracy(h, model.readout(layer).cpu().numpy(), labels)
-        eigenspectrum(h)
+        layer_spectrum(h, analysis["jackknife_blocks"], ctx.device)
 
 
 def measure(ctx: Context) -> list[Row]:
@@ -175,9 +188,12 @@ def measure(ctx: Context) -> list[Row]:
     t_wall, t_in = statistics.median(wall), statistics.median(inproc)
     t_jobs = {rule: statistics.median(v) for rule, v in jobs.items()}
     ratio = t_wall / t_in
+    analysis = ctx.config["analysis"]
     ctx.note(
-        f"2: default size (10,000 test images, 5 x 1,000 units), {ATTACK} {STRENGTH}, an "
-        "untrained model (same FLOPs as a trained one); medians of "
+        f"2: default size (10,000 test images, 5 x 1,000 units, jackknife "
+        f"{analysis['jackknife_blocks']} blocks, TwoNN on {analysis['dimension_samples']} "
+        f"images), {ATTACK} {STRENGTH}, an untrained `{spec['name']}` model (same FLOPs as a "
+        "trained one); medians of "
         f"{ctx.repeat}, alternating. Snakemake's wall includes its own start and DAG build "
         "(the workflow parse with its code hashes); the jobs' times are from their "
         "benchmark files (results/benchmarks/<rule>/...)."

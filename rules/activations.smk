@@ -24,7 +24,7 @@ for attack in CONDITIONS:
         threads: config["threads"]
         resources:
             mem_mb=4000,
-            runtime=10 + 2 * len(targets.grid(config, attack)),
+            runtime=attack_minutes(attack),
         params:
             attack=attack,
             # the attack's own entry only: editing another attack reruns nothing here

@@ -81,11 +81,10 @@ def seed_files(name):
 
 
 def activation_outputs(attack):
-    """Activation files of one attack's grid; swept ones are temporary unless kept, the clean
-    ones always stay (figures and later analyses read them)."""
+    """Activation files of one attack's grid (clean included): temporary unless kept, ~150 MB
+    each at paper scale, and their spectra hold what the later steps read."""
     files = targets.sweep_files(config, attack, "activations.parquet")
-    keep = attack == CLEAN or config["analysis"]["keep_activations"]
-    return files if keep else [temp(f) for f in files]
+    return files if config["analysis"]["keep_activations"] else [temp(f) for f in files]
 
 
 def figure_output(name, caption=None, directory=FIGURE_DIR, category="{model}"):
@@ -103,13 +102,17 @@ def figure_output(name, caption=None, directory=FIGURE_DIR, category="{model}"):
 def attack_spec(attack):
     """What an attack does (method, target, pgd settings), without its grid: the grid is a
     param of its own, so that adding a strength does not change the spec."""
-    return canonical({k: v for k, v in config["attacks"][attack].items() if k != "strengths"})
+    return canonical(
+        {k: v for k, v in config["attacks"][attack].items() if k != "strengths"}
+    )
 
 
 def model_summaries(wildcards):
     """summary.parquet of every model of the job's dataset."""
     return [
-        f"{MODEL_DIR}/summary.parquet".format(dataset=wildcards.dataset, model=m["name"])
+        f"{MODEL_DIR}/summary.parquet".format(
+            dataset=wildcards.dataset, model=m["name"]
+        )
         for m in config["models"]
     ]
 
@@ -133,6 +136,17 @@ def in_sweep_of_wildcard(wildcards):
 
 def checkpoint_path(wildcards):
     return f"{SEED_DIR}/checkpoint.pt".format(**wildcards)
+
+
+def attack_minutes(attack):
+    """SLURM runtime of one attack's jobs: 10 min, plus per strength 2 min and 0.1 min per
+    gradient pass (a PGD step; every layer's own for a per-layer target) at paper scale on a
+    CPU core."""
+    entry = config["attacks"].get(attack, {})
+    passes = {"fgsm": 1, "pgd": entry.get("steps", 0)}.get(entry.get("method"), 0)
+    if entry.get("target") == "layer":
+        passes *= max(len(m["hidden"]) for m in config["models"])
+    return 10 + len(targets.grid(config, attack)) * (2 + passes // 10)
 
 
 def probe_params():

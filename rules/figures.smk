@@ -102,11 +102,9 @@ rule plot_attack:
         mem_mb=2000,
         runtime=10,
     params:
-        figure=lambda w: w.attack,
-        attacks=lambda w: [w.attack],
-        code=stage_code("plot_summary_figure"),
+        code=stage_code("plot_attack"),
     script:
-        stage_script("plot_summary_figure")
+        stage_script("plot_attack")
 
 
 # Clean accuracy against alpha across every model of a dataset.

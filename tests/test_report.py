@@ -15,15 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
-from workflow_runner import ROOT, snakemake
+from workflow_runner import quick_study, snakemake
 
-from manifold_smoothness.study import FIGURES
+from manifold_smoothness.targets import model_figures
 
 pytestmark = [pytest.mark.workflow, pytest.mark.browser]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-MODEL = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())["models"][0]["name"]
+MODEL = quick_study()["models"][0]["name"]
+FIGURES = model_figures(quick_study(), MODEL)  # the first quick model sweeps every attack
 FIGURE_DIR = f"results/figures/mnist/{MODEL}"
 CHROMIUM_FLAGS = (
     "--headless",
@@ -158,8 +158,8 @@ def test_the_claims_page_renders_inside_the_report(driver, report):
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    open_folder(driver, report, MODEL)
-    eye, _ = result_buttons(driver, f"results/claims/mnist/{MODEL}.html")
+    open_folder(driver, report, "Claims")
+    eye, _ = result_buttons(driver, "results/claims/mnist.html")
     eye.click()
     frame = (By.CSS_SELECTOR, "#app iframe")
     WebDriverWait(driver, TIMEOUT).until(ec.frame_to_be_available_and_switch_to_it(frame))
@@ -187,6 +187,14 @@ def test_clicking_through_the_report_logs_no_console_error(driver, report):
         eye, _ = result_buttons(driver, f"{FIGURE_DIR}/{figure}.png")
         eye.click()
         shown_image_size(driver, f"{figure}.png")
-    for folder in ("Configuration", MODEL):
+    for folder in ("Configuration", "Claims", MODEL):
         open_folder(driver, report, folder)
     assert severe_console_entries(driver) == []
+
+
+def test_the_figure_across_networks_opens(driver, report):
+    open_folder(driver, report, "Across networks")
+    eye, _ = result_buttons(driver, "results/figures/mnist/generalization.png")
+    eye.click()
+    width, height = shown_image_size(driver, "generalization.png")
+    assert width > 100 and height > 100

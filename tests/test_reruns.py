@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from workflow_runner import ROOT, planned_jobs, snakemake
+from workflow_runner import ROOT, planned_jobs, quick_study, snakemake
 
-from manifold_smoothness.study import ATTACKS
+from manifold_smoothness.targets import model_conditions, snapshots
 
 pytestmark = pytest.mark.workflow
 QUICK = "config/quick.yaml"
@@ -19,9 +19,10 @@ SUMMARY_READERS = {
     "summarize_spectra",
     "plot_spectra",
     "plot_layers",
-    "plot_gaussian",
-    "plot_fgsm",
+    "plot_trajectory",
+    "plot_attack",
     "plot_accuracy_alpha",
+    "plot_generalization",
     "check_claims",
 }
 
@@ -41,27 +42,38 @@ def edit(workdir: Path, module: str) -> None:
 
 
 def test_editing_a_module_imported_indirectly_reruns_exactly_its_rules(finished):
-    # spectrum.py is imported by no rule script directly: compute_spectrum reaches it through
-    # stages/compute_spectrum.py, summarize_spectra through summary.py
+    # spectrum.py is imported by no rule script directly: compute_spectrum and analyse_snapshot
+    # reach it through their stage modules, summarize_spectra through summary.py
     edit(finished, "spectrum.py")
     jobs = planned_jobs(finished, "--configfile", QUICK)
-    config = yaml.safe_load((ROOT / QUICK).read_text())
-    seeds = len(config["seeds"])
-    spectra = {f"compute_spectrum_{a}": seeds for a in ("clean", *ATTACKS)}
+    study = quick_study()
+    seeds, models = len(study["seeds"]), [m["name"] for m in study["models"]]
+    attacks = {a for m in models for a in model_conditions(study, m)}
+    spectra = {
+        f"compute_spectrum_{a}": seeds * sum(a in model_conditions(study, m) for m in models)
+        for a in attacks
+    }
     # the swept activations are temp(), gone once their spectra were made: recording them again
     # is the price of recomputing their spectra (the kept clean activations are not recorded)
-    records = {f"record_activations_{a}": seeds for a in ATTACKS}
+    records = {
+        f"record_activations_{a}": n
+        for a, n in ((r.removeprefix("compute_spectrum_"), n) for r, n in spectra.items())
+        if a != "clean"
+    }
     assert {r: n for r, n in jobs.items() if r.startswith(("compute", "record"))} == {
         **spectra,
         **records,
     }
-    assert set(jobs) - {"all"} - set(spectra) - set(records) == SUMMARY_READERS
+    assert jobs["analyse_snapshot"] == seeds * sum(len(snapshots(study, m)) for m in models)
+    assert set(jobs) - {"all", "analyse_snapshot"} - set(spectra) - set(records) == (
+        SUMMARY_READERS
+    )
 
 
 def test_editing_an_unrelated_module_reruns_none_of_the_analysis(finished):
-    edit(finished, "intrinsic.py")  # only the input-dimension estimate imports it
+    edit(finished, "claims_report.py")  # only the claims check imports it
     jobs = planned_jobs(finished, "--configfile", QUICK)
-    assert set(jobs) - {"all"} == {"estimate_input_dimension", "check_claims"}
+    assert set(jobs) - {"all"} == {"check_claims"}
 
 
 def test_editing_the_training_code_retrains_from_scratch(finished):

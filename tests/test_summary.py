@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from manifold_smoothness.probe import probe_table
 from manifold_smoothness.spectrum import fit_power_law, jackknife_se
 from manifold_smoothness.summary import (
     SUMMARY_COLUMNS,
-    probe_table,
     spectrum_table,
     summarize,
     summary_table,

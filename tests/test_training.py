@@ -403,8 +403,22 @@ def test_snapshots_are_the_weights_after_their_steps(tmp_path, tiny_data, tiny_m
     assert not _same(snaps[-1][1].state_dict(), model.state_dict(), "layers.")
     for t in (0.0, 0.5, 1.75):
         assert snapshot_path(tmp_path / "ck.pt", t).name == f"ck.snapshot-{t}.pt"
-        assert snapshot_path(tmp_path / "ck.pt", t).exists()
+        assert not snapshot_path(tmp_path / "ck.pt", t).exists()  # bundled, then removed
     assert load_torch(tmp_path / "ck.pt")["snapshots"] == [0.0, 0.5, 1.75]
+
+
+def test_a_finished_run_asked_for_its_bundle_again_trains_again(
+    tmp_path, caplog, tiny_data, tiny_model_config
+):
+    tcfg = TrainConfig(epochs=2, batch_size=64, lr=3.0e-3, snapshots=[0, 0.5])
+    kwargs = {"snapshot_out": tmp_path / "s.pt"}
+    _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt", **kwargs)
+    first = (tmp_path / "s.pt").read_bytes()
+    (tmp_path / "s.pt").unlink()
+    with caplog.at_level("INFO"):
+        _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt", **kwargs)
+    assert "removed once bundled; training from scratch" in caplog.text
+    assert (tmp_path / "s.pt").read_bytes() == first
 
 
 def test_snapshots_need_a_bundle_path(tmp_path, tiny_data, tiny_model_config):

@@ -41,3 +41,25 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
         return {}
     rows = (line.split() for line in table.group(1).splitlines() if line.strip())
     return {name: int(count) for name, count in rows}
+
+
+def quick_preset() -> dict:
+    """config/quick.yaml as written (to edit and pass as --configfile over config.yaml)."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
+
+
+def quick_study() -> dict:
+    """The study the quick preset runs: config.yaml with quick.yaml merged over it, as
+    `--configfile` does, removed attacks dropped and the schema's defaults filled in."""
+    import yaml
+    from snakemake.utils import update_config, validate
+
+    from manifold_smoothness.config import drop_removed_attacks
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(config, quick_preset())
+    drop_removed_attacks(config)
+    validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"), set_default=True)
+    return config

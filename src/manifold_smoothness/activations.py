@@ -45,8 +45,9 @@ def package_versions() -> dict[str, str]:
 
 
 @torch.no_grad()
-def _hiddens(model: LocalErrorMLP, x: torch.Tensor, chunk: int) -> list[np.ndarray]:
-    """Every layer's activations of x (n, 784), computed on the model's device, as numpy."""
+def hiddens(model: LocalErrorMLP, x: torch.Tensor, chunk: int = 2000) -> list[np.ndarray]:
+    """Every layer's activations (n, N_l) float32 of x (n, 784), computed on the model's
+    device, as numpy arrays."""
     device = model_device(model)
     parts = [model(x[i : i + chunk].to(device)) for i in range(0, len(x), chunk)]
     return [torch.cat([p[l] for p in parts]).cpu().numpy() for l in range(model.n_layers)]
@@ -67,17 +68,17 @@ def record(
     readout; otherwise all layers see the same inputs (the same array, repeated)."""
     model.eval()
     if spec.target == "layer" and strength > 0:
-        hiddens, norms, inputs = [], [], []
+        layers, norms, inputs = [], [], []
         for layer in range(model.n_layers):
             x_adv = perturb(model, x, y, spec, strength, seed, layer, chunk)
-            hiddens.append(_hiddens(model, x_adv, chunk)[layer])
+            layers.append(hiddens(model, x_adv, chunk)[layer])
             norms.append(perturbation_norms(x, x_adv))
             inputs.append(_numpy_inputs(x_adv))
-        return hiddens, norms, inputs
+        return layers, norms, inputs
     x_adv = perturb(model, x, y, spec, strength, seed, -1, chunk)
     n_layers = model.n_layers
     return (
-        _hiddens(model, x_adv, chunk),
+        hiddens(model, x_adv, chunk),
         [perturbation_norms(x, x_adv)] * n_layers,
         [_numpy_inputs(x_adv)] * n_layers,
     )

@@ -26,6 +26,7 @@ import numpy as np
 
 __all__ = [
     "IntrinsicDimensionError",
+    "input_dimensions",
     "mle_dimension",
     "nearest_neighbour_distances",
     "two_nn_dimension",
@@ -246,3 +247,13 @@ def mle_dimension(X: np.ndarray, k: int = 20, chunk: int = 1024) -> float:
             f"all {k} neighbour distances are equal for every point; the MLE is undefined."
         )
     return 1.0 / inverse
+
+
+def input_dimensions(inputs: list[np.ndarray], rows: np.ndarray) -> list[float]:
+    """TwoNN dimension of the inputs each layer saw, on `rows` of them: inputs[l] is the
+    (n, 784) array that layer l saw; layers that saw the same array share one estimate."""
+    estimates: dict[int, float] = {}
+    for x in inputs:
+        if id(x) not in estimates:
+            estimates[id(x)] = two_nn_dimension(np.asarray(x, np.float64)[rows])
+    return [estimates[id(x)] for x in inputs]

@@ -161,6 +161,15 @@ def readout_accuracy(
     return readout_hits(hidden, readout, labels) / len(labels)
 
 
+def readout_accuracies(
+    model: LocalErrorMLP, layers: list[np.ndarray], labels: np.ndarray
+) -> list[float]:
+    """Accuracy of every layer's fixed readout on its activations layers[l] (n, N_l)."""
+    return [
+        readout_accuracy(h, model.readout(l).cpu().numpy(), labels) for l, h in enumerate(layers)
+    ]
+
+
 def local_cross_entropies(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of every layer's readout: logits (n_layers, n, n_classes) and labels
     (n,) -> (n_layers,). One loss for all layers, a few kernels instead of a few per layer; the

@@ -333,3 +333,52 @@ def _check_labels(y: ArrayLike, name: str, n: int, n_classes: int) -> None:
             f"{name} has labels in {lo}..{hi}, outside 0..{n_classes - 1}; pass labels "
             f"0..C-1 and n_classes=C."
         )
+
+
+def probe_layers(
+    train_layers: list[np.ndarray],
+    y_train: np.ndarray,
+    test_layers: list[np.ndarray],
+    y_test: np.ndarray,
+    l2: float,
+    max_iter: int,
+    device: str | None = None,
+) -> list[ProbeResult]:
+    """The linear probe of every layer: fitted on its training activations train_layers[l]
+    (n_train, N_l), scored on its test activations test_layers[l] (n_test, N_l), with the same
+    settings for every layer, learning rule and snapshot.
+
+    The stages fit on the CPU even where the activations came from a GPU: an L-BFGS fit of this
+    size is bound by the launch latency of its many small steps there (1.3-1.7 s per fit on an
+    H200, against 4.5 s on one CPU thread), jobs on several cores fit in parallel, and a fit
+    gives the same result on every machine (GPU and CPU fits differ by about one test image)."""
+    return [
+        fit_probe(h_train, y_train, h_test, y_test, l2=l2, max_iter=max_iter, device=device)
+        for h_train, h_test in zip(train_layers, test_layers, strict=True)
+    ]
+
+
+def probe_table(results: list[ProbeResult]):
+    """One row per layer (1-based, in order) of the results: a pyarrow Table."""
+    import pyarrow as pa
+
+    schema = pa.schema(
+        [
+            ("layer", pa.int32()),
+            ("probe_accuracy", pa.float64()),
+            ("probe_train_accuracy", pa.float64()),
+            ("probe_iterations", pa.int32()),
+            ("probe_converged", pa.bool_()),
+        ]
+    )
+    rows = [
+        {
+            "layer": layer,
+            "probe_accuracy": r.test_accuracy,
+            "probe_train_accuracy": r.train_accuracy,
+            "probe_iterations": r.iterations,
+            "probe_converged": r.converged,
+        }
+        for layer, r in enumerate(results, start=1)
+    ]
+    return pa.Table.from_pylist(rows, schema=schema)

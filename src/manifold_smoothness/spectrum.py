@@ -256,6 +256,18 @@ def _delete_one_grams(Xc, bounds: list[tuple[int, int]]):
         yield (sub - means[:, None] - means[None, :] + means.mean()) / (keep.size - 1)
 
 
+def layer_spectrum(
+    h: np.ndarray, n_blocks: int, device: str | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Spectrum (N,) of one layer's activations h (n, N) and its (n_blocks, N) delete-one-block
+    spectra over the blocks of sampling.block_order (None when n_blocks is 0: no jackknife)."""
+    from manifold_smoothness.sampling import block_order
+
+    if n_blocks == 0:
+        return eigenspectrum(h, device=device), None
+    return block_spectra(np.asarray(h)[block_order(len(h))], n_blocks, device=device)
+
+
 def _as_float64_1d(eigenvalues: np.ndarray, name: str = "eigenvalues") -> np.ndarray:
     """Validate a 1-D finite spectrum and return a float64 copy, shape (K,)."""
     ev = np.array(eigenvalues, dtype=np.float64, copy=True)

@@ -42,15 +42,6 @@ SPECTRUM_SCHEMA = pa.schema(
         ("n_samples", pa.int32()),
     ]
 )
-PROBE_SCHEMA = pa.schema(
-    [
-        ("layer", pa.int32()),
-        ("probe_accuracy", pa.float64()),
-        ("probe_train_accuracy", pa.float64()),
-        ("probe_iterations", pa.int32()),
-        ("probe_converged", pa.bool_()),
-    ]
-)
 SUMMARY_COLUMNS = [
     "dataset", "model", "rule", "train_subset", "label_noise", "seed", "attack", "method",
     "target", "strength", "epoch", "final", "layer", "width", "n_samples", "accuracy",
@@ -111,23 +102,6 @@ def spectrum_table(
         )
     return pa.Table.from_pandas(
         pd.concat(parts, ignore_index=True), SPECTRUM_SCHEMA, preserve_index=False
-    )
-
-
-def probe_table(results: Sequence) -> pa.Table:
-    """One row per layer (1-based, in order) of probe.ProbeResult values."""
-    return pa.Table.from_pylist(
-        [
-            {
-                "layer": layer,
-                "probe_accuracy": r.test_accuracy,
-                "probe_train_accuracy": r.train_accuracy,
-                "probe_iterations": r.iterations,
-                "probe_converged": r.converged,
-            }
-            for layer, r in enumerate(results, start=1)
-        ],
-        schema=PROBE_SCHEMA,
     )
 
 

@@ -231,7 +231,7 @@ def all_targets(config: Mapping) -> list[str]:
         targets += condition_files(config, "spectrum.parquet", d, m)
         targets += snapshot_files(config, "spectrum.parquet", d, m)
         targets += snapshot_files(config, "probe.parquet", d, m)
-        for name in ("model.pt", "snapshots.pt", "probe.parquet", "clean/0/activations.parquet"):
+        for name in ("model.pt", "snapshots.pt", "probe.parquet"):
             targets += seed_files(config, name, d, m)
     for d in config["dataset"]["names"]:
         data_dir = DATA_DIR.format(dataset=d)

@@ -17,7 +17,8 @@ every epoch; a run that is killed resumes from it and ends with the same weights
 uninterrupted run (same device and thread count). A checkpoint is resumed only by the very run
 that wrote it: same configs, seed, training and test split, and code. Snapshots are written as
 they are taken, each to its own file next to the checkpoint, so a killed run keeps those it took
-and its resumed run writes the same bundle as an uninterrupted one.
+and its resumed run writes the same bundle as an uninterrupted one; the files are removed once
+the bundle is written (a finished run asked for its bundle again trains again).
 """
 
 from __future__ import annotations
@@ -461,6 +462,13 @@ class _Snapshots:
             raise RuntimeError(f"snapshots {missing} were never taken; this is a bug")
         state_dicts = [self.in_memory.get(t) or self._read(t) for t in self.epochs]
         save_snapshots(path, list(self.epochs), state_dicts, config, meta)
+        # the bundle holds them now: at paper scale the files would double the results' size
+        for epoch in self.epochs:
+            snapshot_path(self.checkpoint_path, epoch).unlink(missing_ok=True)
+
+    def files_missing(self, taken: list[float]) -> list[float]:
+        """The snapshots of `taken` whose files are gone (bundled and removed)."""
+        return [t for t in taken if not snapshot_path(self.checkpoint_path, t).exists()]
 
 
 CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "shuffle", "rows", "snapshots")
@@ -560,6 +568,13 @@ def train(
     snapshots = _Snapshots(train_config.snapshots, steps, checkpoint_path, key)
     shuffle = torch.Generator().manual_seed(seed)
     state = _read_checkpoint(checkpoint_path, identity)
+    if state is not None and (gone := snapshots.files_missing(list(state["snapshots"]))):
+        log.info(
+            "the files of snapshots %s of %s were removed once bundled; training from scratch",
+            gone,
+            checkpoint_path,
+        )
+        state = None
     start_epoch = 1 if state is None else state["epoch"] + 1
     layer = training_layer(train_config, start_epoch, model.n_layers)
     optimizer, scheduler, step = training_phase(model, train_config, layer)

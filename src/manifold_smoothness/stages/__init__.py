@@ -25,7 +25,8 @@ class ProvenanceError(RuntimeError):
 
 
 def run(job: Any, stage: Callable[[Any], None], torch_threads: bool = False) -> None:
-    """Log to stderr and the job's log file, limit torch's threads to the job's, run `stage`.
+    """Log to stderr and the job's log file, limit BLAS's and torch's threads to the job's, run
+    `stage`.
 
     `torch_threads`: the stage uses torch (limit its intra-op threads to `job.threads`)."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -37,6 +38,11 @@ def run(job: Any, stage: Callable[[Any], None], torch_threads: bool = False) -> 
         handlers=handlers,
         force=True,
     )
+    # numpy's BLAS would start a thread per core in every job: Snakemake runs as many jobs as
+    # it has cores, each promised job.threads of them
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(max(1, int(job.threads)))
     if torch_threads:
         import torch
 

@@ -16,7 +16,12 @@ log = logging.getLogger("manifold_smoothness")
 
 
 def analyse_snapshot(job) -> None:
-    from manifold_smoothness.model import load_snapshots
+    from manifold_smoothness import activations, data, intrinsic, sampling, summary
+    from manifold_smoothness.devices import resolve_device
+    from manifold_smoothness.model import load_snapshots, readout_accuracies
+    from manifold_smoothness.spectrum import layer_spectrum
+    from manifold_smoothness.stages.fit_probe import probe_state
+    from manifold_smoothness.storage import write_table
     from manifold_smoothness.study import format_epoch
 
     p, w = job.params, job.wildcards
@@ -31,58 +36,30 @@ def analyse_snapshot(job) -> None:
             f"{p.epoch}: it was written before this point was configured; delete it (and "
             "model.pt) and rerun snakemake"
         )
-    analyse_state(job, found[0], p.epoch, job.output.spectrum)
-
-
-def analyse_state(job, model, epoch, spectrum_out) -> None:
-    """Spectrum (if `spectrum_out`) and probe of one network state on the clean test images."""
-    from manifold_smoothness import analysis, data, summary
-    from manifold_smoothness.devices import resolve_device
-    from manifold_smoothness.storage import write_table
-
-    p, w = job.params, job.wildcards
     device = resolve_device(p.device)
-    model = model.to(device)
+    model = found[0].to(device)
     test = data.read_split(job.input.test)
     keep = data.stratified_subset(test.labels, p.samples)
-    x, y = data.split_tensors(test)
+    x, _ = data.split_tensors(test)
     x, labels = x[keep], test.labels[keep].astype("int64")
-    layers = analysis.hiddens(model, x)
-    label = {"dataset": w.dataset, "model": w.model, "seed": p.seed, "epoch": str(epoch)}
-    if spectrum_out is not None:
-        blocks = p.jackknife_blocks
-        spectra = [analysis.layer_spectrum(h, blocks, str(device)) for h in layers]
-        accuracies = analysis.readout_accuracies(model, layers, labels)
-        rows = analysis.dimension_rows(len(keep), p.dimension_samples)
-        dims = analysis.input_dimensions([x.numpy()] * len(layers), rows)
-        table = summary.spectrum_table(
-            [s[0] for s in spectra], accuracies, len(keep), [s[1] for s in spectra]
-        )
-        meta = {
-            **label,
-            "attack": "clean",
-            "strength": "0",
-            "input_dimension": json.dumps(dims),
-            "jackknife_blocks": str(blocks),
-        }
-        write_table(table, spectrum_out, metadata=meta)
-        log.info("epoch %s: accuracy per layer %s", epoch, " ".join(f"{a:.4f}" for a in accuracies))
-    train = data.read_split(job.input.train)
-    chosen = data.stratified_subset(train.labels, p.probe["train_samples"])
-    x_train, _ = data.split_tensors(train)
-    train_layers = analysis.hiddens(model, x_train[chosen])
-    results = analysis.probe_layers(
-        train_layers,
-        train.labels[chosen].astype("int64"),
-        layers,
-        labels,
-        l2=p.probe["l2"],
-        max_iter=p.probe["max_iter"],
-        device=str(device),
+    layers = activations.hiddens(model, x)
+    spectra = [layer_spectrum(h, p.jackknife_blocks, str(device)) for h in layers]
+    accuracies = readout_accuracies(model, layers, labels)
+    rows = sampling.dimension_rows(len(keep), p.dimension_samples)
+    dims = intrinsic.input_dimensions([x.numpy()] * len(layers), rows)
+    table = summary.spectrum_table(
+        [s[0] for s in spectra], accuracies, len(keep), [s[1] for s in spectra]
     )
-    write_table(summary.probe_table(results), job.output.probe, metadata=label)
-    log.info(
-        "epoch %s: probe accuracy per layer %s",
-        epoch,
-        " ".join(f"{r.test_accuracy:.4f}" for r in results),
-    )
+    meta = {
+        "dataset": w.dataset,
+        "model": w.model,
+        "seed": p.seed,
+        "epoch": format_epoch(p.epoch),
+        "attack": "clean",
+        "strength": "0",
+        "input_dimension": json.dumps(dims),
+        "jackknife_blocks": str(p.jackknife_blocks),
+    }
+    write_table(table, job.output.spectrum, metadata=meta)
+    log.info("epoch %s: accuracy per layer %s", p.epoch, " ".join(f"{a:.4f}" for a in accuracies))
+    probe_state(job, model, format_epoch(p.epoch), test_layers=layers)

@@ -16,9 +16,10 @@ KEPT_METADATA = (*CONDITION_KEYS, "spec", "perturbation", "input_dimension")
 
 
 def compute_spectrum(job) -> None:
-    from manifold_smoothness import activations, analysis, summary
+    from manifold_smoothness import activations, summary
     from manifold_smoothness.devices import resolve_device
     from manifold_smoothness.model import load_model, readout_accuracy
+    from manifold_smoothness.spectrum import layer_spectrum
     from manifold_smoothness.storage import write_table
 
     device = str(resolve_device(job.params.device))
@@ -34,7 +35,7 @@ def compute_spectrum(job) -> None:
         for layer in range(1, int(meta["n_layers"]) + 1):
             h = activations.read_layer(path, layer)
             accuracies.append(readout_accuracy(h, readouts[layer - 1], labels))
-            full, left_out = analysis.layer_spectrum(h, blocks, device)
+            full, left_out = layer_spectrum(h, blocks, device)
             spectra.append(full)
             loo.append(left_out)
         table = summary.spectrum_table(spectra, accuracies, len(labels), loo)

@@ -1,5 +1,5 @@
-"""Stage of plot_layers, plot_trajectory, plot_accuracy_alpha and plot_attack: figures of one
-model's summary alone."""
+"""Stage of plot_layers, plot_trajectory and plot_accuracy_alpha: figures of one model's summary
+alone."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ def plot_summary_figure(job) -> None:
         fig = figures.plot_trajectory(summary)
     elif figure == "accuracy_alpha":
         fig = figures.plot_accuracy_alpha(summary, job.params.attacks)
-    elif figure in job.params.attacks:
-        fig = figures.plot_attack(summary, attack=figure)
     else:
         raise ValueError(f"figure {figure!r} is not drawn from the summary alone")
     figures.save_figure(fig, job.output.pdf, job.output.png)

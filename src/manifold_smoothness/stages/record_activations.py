@@ -27,7 +27,7 @@ def check_strength_path(path: str, strength: float) -> None:
 
 
 def record_activations(job) -> None:
-    from manifold_smoothness import activations, analysis, data
+    from manifold_smoothness import activations, data, intrinsic, sampling
     from manifold_smoothness.attacks import AttackSpec
     from manifold_smoothness.devices import resolve_device
     from manifold_smoothness.model import load_model_with_metadata
@@ -44,11 +44,11 @@ def record_activations(job) -> None:
     x, y = x[keep].to(device), y[keep].to(device)
     # the clean condition is strength 0, which every method leaves untouched
     spec = AttackSpec.from_config(p.spec) if p.spec else AttackSpec("gaussian")
-    rows = analysis.dimension_rows(len(keep), p.dimension_samples)
+    rows = sampling.dimension_rows(len(keep), p.dimension_samples)
     for strength, path in zip(p.strengths, job.output.activations, strict=True):
         check_strength_path(path, strength)
         hiddens, norms, inputs = activations.record(model, x, y, spec, strength, p.seed)
-        dims = analysis.input_dimensions(inputs, rows)
+        dims = intrinsic.input_dimensions(inputs, rows)
         meta = {
             **expected,
             "attack": p.attack,
