@@ -44,6 +44,7 @@ __all__ = [
     "combined_se",
     "curve_shape",
     "envelope_gap",
+    "pooled_seed_variance",
     "reversal",
     "shape_claims",
     "smoothness_margins",
