@@ -53,13 +53,9 @@ def test_editing_a_module_imported_indirectly_reruns_exactly_its_rules(finished)
         f"compute_spectrum_{a}": seeds * sum(a in model_conditions(study, m) for m in models)
         for a in attacks
     }
-    # the swept activations are temp(), gone once their spectra were made: recording them again
-    # is the price of recomputing their spectra (the kept clean activations are not recorded)
-    records = {
-        f"record_activations_{a}": n
-        for a, n in ((r.removeprefix("compute_spectrum_"), n) for r, n in spectra.items())
-        if a != "clean"
-    }
+    # activations are temp(), gone once their spectra were made: recording them again is the
+    # price of recomputing their spectra
+    records = {r.replace("compute_spectrum_", "record_activations_"): n for r, n in spectra.items()}
     assert {r: n for r, n in jobs.items() if r.startswith(("compute", "record"))} == {
         **spectra,
         **records,
