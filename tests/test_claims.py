@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
+from test_claims_spec import THRESHOLDS
 
 from manifold_smoothness.claims import ClaimsError, Verdict, evaluate_claims
 from manifold_smoothness.claims_report import render_markdown
@@ -26,15 +27,6 @@ from manifold_smoothness.claims_statistics import (
     reversal,
 )
 
-THRESHOLDS = {
-    "high_accuracy": 0.9,
-    "min_rho": 0.3,
-    "min_accuracy_gap": 0.02,
-    "min_alpha_effect": 0.05,
-    "uncertainty_k": 3.0,
-    "monotonic_majority": 0.8,
-    "bound_margin": 0.1,
-}
 SEEDS = (0, 1, 2)
 LAYERS = (1, 2, 3)
 EPOCHS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0)  # the last one is the final model

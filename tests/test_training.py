@@ -226,6 +226,18 @@ def _run(script, ck, epochs):
     return subprocess.Popen([sys.executable, "-c", script, str(ck), str(epochs)], env=env)
 
 
+def _kill_after_first_checkpoint(script: str, ck: Path, n: int) -> dict:
+    """Start a real training process, SIGKILL it once its first checkpoint exists; the
+    checkpoint it left."""
+    proc = _run(script, ck, n)
+    deadline = time.monotonic() + 300
+    while not ck.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return load_torch(ck)
+
+
 def test_killed_run_resumes_to_identical_weights(tmp_path):
     """Kill a real training process after its first checkpoint; the rerun resumes from the
     checkpoint and ends bitwise equal to an uninterrupted run."""
@@ -234,13 +246,7 @@ def test_killed_run_resumes_to_identical_weights(tmp_path):
     assert _run(KILLABLE, reference, epochs).wait(timeout=300) == 0
 
     ck = tmp_path / "ck.pt"
-    proc = _run(KILLABLE, ck, epochs)
-    deadline = time.monotonic() + 300
-    while not ck.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    interrupted_at = load_torch(ck)["epoch"]
+    interrupted_at = _kill_after_first_checkpoint(KILLABLE, ck, epochs)["epoch"]
     assert interrupted_at < epochs, "the run finished before it was killed; the test proves nothing"
     assert not Path(str(ck) + ".final").exists()
 
@@ -598,13 +604,7 @@ def test_killed_greedy_run_resumes_to_identical_snapshots_and_weights(tmp_path):
     assert _run(KILLABLE_SNAPSHOTS, reference, n_layers).wait(timeout=300) == 0
 
     ck = tmp_path / "ck.pt"
-    proc = _run(KILLABLE_SNAPSHOTS, ck, n_layers)
-    deadline = time.monotonic() + 300
-    while not ck.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    interrupted = load_torch(ck)
+    interrupted = _kill_after_first_checkpoint(KILLABLE_SNAPSHOTS, ck, n_layers)
     assert interrupted["epoch"] < n_layers, "the run finished before it was killed"
     assert interrupted["snapshots"] and interrupted["snapshots"] != [0, 0.5, 1, 3.25, 6.75, 9.5]
     assert not Path(str(ck) + ".snapshots").exists()

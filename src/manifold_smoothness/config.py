@@ -24,6 +24,7 @@ from manifold_smoothness.study import (
     format_epoch,
     format_strength,
 )
+from manifold_smoothness.targets import total_epochs
 
 # The rules import the package from this checkout's src/, so the schema sits two levels up.
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "rules" / "schemas" / "config.schema.yaml"
@@ -189,8 +190,7 @@ def check_models(config: Mapping) -> None:
 def check_snapshots(where: str, model: Mapping, train_size: int) -> None:
     """Snapshot points lie before the end of training and fall on distinct optimiser steps."""
     training = model["training"]
-    per_layer = len(model["hidden"]) if training.get("rule", "local") == "greedy" else 1
-    total = training["epochs"] * per_layer
+    total = total_epochs(model)
     steps_per_epoch = math.ceil(train_size / training["batch_size"])
     seen: dict[int, float] = {}
     for point in sorted(training.get("snapshots") or []):

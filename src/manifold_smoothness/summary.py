@@ -30,6 +30,7 @@ from manifold_smoothness.spectrum import (
     valid_rank_count,
 )
 from manifold_smoothness.study import CLEAN
+from manifold_smoothness.targets import total_epochs
 
 SPECTRUM_SCHEMA = pa.schema(
     [
@@ -234,8 +235,7 @@ def summarize(
     windows = fixed_windows(clean, fit_window, floor)
     training = model["training"]
     n_layers = len(model["hidden"])
-    per_layer = n_layers if training.get("rule", "local") == "greedy" else 1
-    final_epoch = float(training["epochs"] * per_layer)
+    final_epoch = float(total_epochs(model))
     rows = []
     for spectrum, meta in spectra:
         for row in layer_rows(spectrum, meta, windows, short_window, fit_window, floor):
