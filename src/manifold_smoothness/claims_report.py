@@ -35,7 +35,7 @@ def _mean_std(row: dict[str, Any], name: str) -> str:
     return f"{_fmt(row[f'{name}_mean'])} ({_fmt(row[f'{name}_std'])})"
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[Any]]) -> list[str]:
     """Markdown table lines, followed by a blank line."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     # A literal "|" would split a cell; Markdown escapes it as "\|".
@@ -77,7 +77,7 @@ def _claim1_body(numbers: dict[str, Any]) -> list[str]:
     header = ["layer", "kind", "seeds defined", "points per seed", "rho per seed", "mean rho"]
     header += ["std rho", "gap per seed", "min gap", "violations per seed"]
     header += ["P(signs agree) under null", "status"]
-    lines = _table(header, rows)
+    lines = markdown_table(header, rows)
     lines += [
         f"Violations: {numbers['n_violations']} high-accuracy points with alpha below the median "
         "alpha of the other points (smallest alpha - reference first).",
@@ -85,7 +85,7 @@ def _claim1_body(numbers: dict[str, Any]) -> list[str]:
     ]
     if numbers["violations"]:
         keys = ["kind", "layer", "seed", "model", "epoch", "accuracy", "alpha", "reference_alpha"]
-        lines += _table(keys, [[v[k] for k in keys] for v in numbers["violations"]])
+        lines += markdown_table(keys, [[v[k] for k in keys] for v in numbers["violations"]])
         lines += _not_listed(numbers["n_violations_not_listed"])
     lines += ["Per model and layer: the final model (mean (std) over seeds) and the seed-mean "
               "Spearman rho of accuracy vs alpha along its snapshots.", ""]  # fmt: skip
@@ -97,7 +97,7 @@ def _claim1_body(numbers: dict[str, Any]) -> list[str]:
         + [r["rho_readout_snapshots"], r["rho_probe_snapshots"]]
         for r in numbers["per_model"]
     ]
-    return lines + _table(header, rows)
+    return lines + markdown_table(header, rows)
 
 
 def _shape_body(numbers: dict[str, Any]) -> list[str]:
@@ -106,11 +106,11 @@ def _shape_body(numbers: dict[str, Any]) -> list[str]:
     keys = ["networks", "method", "target", "n_monotonic", "n_non_monotonic", "n_undefined"]
     keys.append("fraction_non_monotonic")
     lines = ["Where reversals come from (curves per family):", ""]
-    lines += _table(keys, [[r[k] for k in keys] for r in numbers["by_family"]])
+    lines += markdown_table(keys, [[r[k] for k in keys] for r in numbers["by_family"]])
     lines += ["Every sweep (per-layer tables under *Attack sweeps* below):", ""]
     keys = ["model", "attack", "method", "target", "rule", "paper_network", "counted"]
     keys += ["n_monotonic", "n_non_monotonic", "n_undefined"]
-    return lines + _table(keys, [[s[k] for k in keys] for s in numbers["sweeps"]])
+    return lines + markdown_table(keys, [[s[k] for k in keys] for s in numbers["sweeps"]])
 
 
 def _sweeps_body(result: dict[str, Any]) -> list[str]:
@@ -143,7 +143,7 @@ def _sweeps_body(result: dict[str, Any]) -> list[str]:
             "",
         ]
         rows = [[r["layer"], *(r[key] for key in keys), r["flags"]] for r in g["per_layer"]]
-        lines += _table(header, rows)
+        lines += markdown_table(header, rows)
     return lines
 
 
@@ -168,17 +168,17 @@ def _smoothness_body(result: dict[str, Any]) -> list[str]:
         ]
     keys = ["model", "attack", "strength", "epoch", "layer", "alpha", "d", "margin", "n_seeds"]
     if section["listed"]:
-        lines += _table(keys, [[r[k] for k in keys] for r in section["listed"]])
+        lines += markdown_table(keys, [[r[k] for k in keys] for r in section["listed"]])
         lines += _not_listed(section["n_not_listed"])
     lines += ["Clean input, final model, per model and layer (mean over seeds):", ""]
     keys = ["model", "layer", "epoch", "alpha", "d", "margin", "margin_std"]
-    return lines + _table(keys, [[r[k] for k in keys] for r in section["per_model"]])
+    return lines + markdown_table(keys, [[r[k] for k in keys] for r in section["per_model"]])
 
 
 def _models_table(result: dict[str, Any]) -> list[str]:
     keys = ["name", "rule", "train_subset", "label_noise", "paper_network", "seeds"]
     keys.append("final_epoch")
-    return _table(keys, [[m[k] for k in keys] for m in result["models"]])
+    return markdown_table(keys, [[m[k] for k in keys] for m in result["models"]])
 
 
 def render_markdown(result: dict[str, Any]) -> str:
@@ -192,7 +192,7 @@ def render_markdown(result: dict[str, Any]) -> str:
         "",
         *_models_table(result),
     ]
-    lines += _table(
+    lines += markdown_table(
         ["claim", "statement", "verdict", "reason"],
         [[c["id"], c["statement"], f"**{c['verdict']}**", c["reason"]] for c in claims],
     )

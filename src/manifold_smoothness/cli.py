@@ -3,6 +3,7 @@
 python -m manifold_smoothness summary results/mnist/mlp5x1000/summary.parquet
 python -m manifold_smoothness summary SUMMARY --attack fgsm --strength 0.2
 python -m manifold_smoothness summary SUMMARY --trajectory
+python -m manifold_smoothness compare RUN_A RUN_B    # two finished runs of one study
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from manifold_smoothness.compare import CompareError, compare_runs, report
 from manifold_smoothness.storage import CorruptFileError, read_table
 
 # column -> heading
@@ -72,6 +74,12 @@ def _summary_command(args: argparse.Namespace) -> str:
     return f"{models}, {condition} (mean and std over seeds)\n{body}"
 
 
+def _compare_command(args: argparse.Namespace) -> tuple[str, int]:
+    decided, differences = compare_runs(args.run_a, args.run_b)
+    differ = decided.loc[decided["decision"].str.endswith("verdict") & ~decided["same"]]
+    return report(decided, differences), 2 if len(differ) else 0
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="python -m manifold_smoothness")
     commands = main_parser.add_subparsers(dest="command", required=True)
@@ -91,16 +99,27 @@ def parser() -> argparse.ArgumentParser:
         "--strength", type=float, help="one strength of the attack (default: all of them)"
     )
     summary.set_defaults(run=_summary_command)
+    compare = commands.add_parser(
+        "compare",
+        help="two finished runs of the same study: every verdict and per-layer decision side by "
+        "side, and how far alpha and the accuracies moved; exit status 2 if a verdict differs",
+    )
+    compare.add_argument("run_a", help="the directory the first run ran in (holds results/)")
+    compare.add_argument("run_b", help="the directory the second run ran in")
+    compare.set_defaults(run=_compare_command)
     return main_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; print the result, or a one-line error and return 1."""
+    """Run the command; print the result and return its status (0, or 2 where `compare` finds
+    a verdict that differs), or print a one-line error and return 1."""
     args = parser().parse_args(argv)
     try:
-        print(args.run(args))
-    except (FileNotFoundError, CorruptFileError, ConditionError, KeyError) as err:
+        result = args.run(args)
+        text, status = result if isinstance(result, tuple) else (result, 0)
+        print(text)
+    except (FileNotFoundError, CorruptFileError, ConditionError, CompareError, KeyError) as err:
         message = err.args[0] if err.args else repr(err)  # KeyError's str() adds quotes
         print(f"error: {message}", file=sys.stderr)
         return 1
-    return 0
+    return status
