@@ -17,6 +17,7 @@ from manifold_smoothness.study import (
     SPLITS,
     STUDY_FIGURE_DIR,
     SUMMARY_FIGURES,
+    SUMMARY_FILE,
     benchmark_path,
     log_path,
 )
@@ -109,12 +110,7 @@ def attack_spec(attack):
 
 def model_summaries(wildcards):
     """summary.parquet of every model of the job's dataset."""
-    return [
-        f"{MODEL_DIR}/summary.parquet".format(
-            dataset=wildcards.dataset, model=m["name"]
-        )
-        for m in config["models"]
-    ]
+    return targets.summary_files(config, wildcards.dataset)
 
 
 def in_sweep(attack):

@@ -1,7 +1,7 @@
 # One rule per figure; each figure is its own target (PDF + PNG) and part of the report.
 
 
-SUMMARY = f"{MODEL_DIR}/summary.parquet"
+SUMMARY = SUMMARY_FILE
 
 
 rule plot_training:

@@ -132,7 +132,7 @@ rule summarize_spectra:
         ),
         probes=lambda w: targets.probe_files(config, w.dataset, w.model),
     output:
-        summary=f"{MODEL_DIR}/summary.parquet",
+        summary=SUMMARY_FILE,
     log:
         log_path("summarize_spectra", PER_MODEL),
     benchmark:
@@ -163,7 +163,4 @@ rule summarize_spectra:
 
 rule summarize:
     input:
-        [
-            f"{MODEL_DIR}/summary.parquet".format(dataset=d, model=m)
-            for d, m in all_models()
-        ],
+        targets.summary_files(config),

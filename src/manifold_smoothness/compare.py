@@ -26,7 +26,6 @@ import yaml
 from manifold_smoothness import targets
 from manifold_smoothness.claims_report import markdown_table
 from manifold_smoothness.storage import read_table
-from manifold_smoothness.study import MODEL_DIR
 
 # the columns that name one summary row: a (model, seed, condition, snapshot, layer)
 ROW_KEY = ["dataset", "model", "seed", "attack", "strength", "epoch", "layer"]
@@ -110,10 +109,7 @@ def _run_files(run: Path) -> tuple[dict, list[Path], list[Path]]:
         )
     config = yaml.safe_load(config_file.read_text())
     claims = [run / path for path in targets.claims_files(config, "json")]
-    summaries = [
-        run / f"{MODEL_DIR}/summary.parquet".format(dataset=d, model=m)
-        for d, m in targets.models(config)
-    ]
+    summaries = [run / path for path in targets.summary_files(config)]
     missing = [str(path) for path in claims + summaries if not path.is_file()]
     if missing:
         raise CompareError(f"the run in {run} is not finished: missing {', '.join(missing)}")

@@ -13,18 +13,19 @@ import re
 from collections.abc import Mapping
 
 from manifold_smoothness.study import (
+    CLAIMS_DIR,
     CLEAN,
     CONDITION_DIR,
     DATA_DIR,
     FIGURE_DIR,
     FIGURE_FORMATS,
-    MODEL_DIR,
     MODEL_FIGURES,
     SEED_DIR,
     SNAPSHOT_DIR,
     SPLITS,
     STUDY_FIGURE_DIR,
     STUDY_FIGURES,
+    SUMMARY_FILE,
     format_epoch,
     format_strength,
 )
@@ -217,8 +218,17 @@ def figure_files(config: Mapping) -> list[str]:
     return files
 
 
+def summary_files(config: Mapping, dataset: str | None = None) -> list[str]:
+    """summary.parquet of every model (of one dataset if given)."""
+    return [
+        SUMMARY_FILE.format(dataset=d, model=m)
+        for d, m in models(config)
+        if dataset is None or d == dataset
+    ]
+
+
 def claims_files(config: Mapping, ext: str = "md") -> list[str]:
-    return [f"results/claims/{d}.{ext}" for d in config["dataset"]["names"]]
+    return [f"{CLAIMS_DIR}/{d}.{ext}" for d in config["dataset"]["names"]]
 
 
 def all_targets(config: Mapping) -> list[str]:
@@ -226,8 +236,8 @@ def all_targets(config: Mapping) -> list[str]:
     missing intermediate file while the files made from it are up to date, so a deleted
     (e.g. damaged) result is rebuilt on the next plain `snakemake` only if it is a target."""
     targets = figure_files(config) + claims_files(config) + ["results/config.yaml"]
+    targets += summary_files(config)
     for d, m in models(config):
-        targets.append(f"{MODEL_DIR}/summary.parquet".format(dataset=d, model=m))
         targets += condition_files(config, "spectrum.parquet", d, m)
         targets += snapshot_files(config, "spectrum.parquet", d, m)
         targets += snapshot_files(config, "probe.parquet", d, m)
