@@ -41,7 +41,7 @@ rule claims:
 rule record_config:
     output:
         config=report(
-            "results/config.yaml",
+            RUN_CONFIG,
             caption="captions/config.rst",
             category="Configuration",
         ),

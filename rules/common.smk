@@ -14,6 +14,7 @@ from manifold_smoothness.study import (
     MODEL_DIR,
     SEED_DIR,
     SNAPSHOT_DIR,
+    RUN_CONFIG,
     SPLITS,
     STUDY_FIGURE_DIR,
     SUMMARY_FIGURES,

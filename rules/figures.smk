@@ -1,9 +1,6 @@
 # One rule per figure; each figure is its own target (PDF + PNG) and part of the report.
 
 
-SUMMARY = SUMMARY_FILE
-
-
 rule plot_training:
     input:
         in_study,
@@ -31,7 +28,7 @@ rule plot_spectra:
     input:
         in_study,
         spectra=seed_files("clean/0/spectrum.parquet"),
-        summary=SUMMARY,
+        summary=SUMMARY_FILE,
     output:
         **figure_output("spectra"),
     log:
@@ -61,7 +58,7 @@ for figure in SUMMARY_FIGURES:
             f"plot_{figure}"
         input:
             in_study,
-            summary=SUMMARY,
+            summary=SUMMARY_FILE,
         output:
             **figure_output(figure),
         log:
@@ -86,7 +83,7 @@ for figure in SUMMARY_FIGURES:
 rule plot_attack:
     input:
         in_sweep_of_wildcard,
-        summary=SUMMARY,
+        summary=SUMMARY_FILE,
     output:
         **figure_output("{attack}", caption="attack"),
     log:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from manifold_smoothness.compare import CompareError, compare_runs, report
+from manifold_smoothness.compare import CompareError, compare_runs, report, verdicts
 from manifold_smoothness.storage import CorruptFileError, read_table
 
 # column -> heading
@@ -63,7 +63,7 @@ def layer_table(
     return stats
 
 
-def _summary_command(args: argparse.Namespace) -> str:
+def _summary_command(args: argparse.Namespace) -> tuple[str, int]:
     summary = read_table(args.path, columns=COLUMNS).to_pandas()
     table = layer_table(summary, args.attack, args.strength, args.trajectory)
     models = ", ".join(sorted(set(summary["dataset"] + " / " + summary["model"])))
@@ -71,13 +71,13 @@ def _summary_command(args: argparse.Namespace) -> str:
     if args.trajectory:
         condition = "clean, every snapshot of training"
     body = table.to_string(float_format=lambda x: f"{x:.4f}")
-    return f"{models}, {condition} (mean and std over seeds)\n{body}"
+    return f"{models}, {condition} (mean and std over seeds)\n{body}", 0
 
 
 def _compare_command(args: argparse.Namespace) -> tuple[str, int]:
     decided, differences = compare_runs(args.run_a, args.run_b)
-    differ = decided.loc[decided["decision"].str.endswith("verdict") & ~decided["same"]]
-    return report(decided, differences), 2 if len(differ) else 0
+    differ = not verdicts(decided)["same"].all()
+    return report(decided, differences), 2 if differ else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -115,8 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a verdict that differs), or print a one-line error and return 1."""
     args = parser().parse_args(argv)
     try:
-        result = args.run(args)
-        text, status = result if isinstance(result, tuple) else (result, 0)
+        text, status = args.run(args)
         print(text)
     except (FileNotFoundError, CorruptFileError, ConditionError, CompareError, KeyError) as err:
         message = err.args[0] if err.args else repr(err)  # KeyError's str() adds quotes

@@ -26,11 +26,11 @@ import yaml
 from manifold_smoothness import targets
 from manifold_smoothness.claims_report import markdown_table
 from manifold_smoothness.storage import read_table
+from manifold_smoothness.study import RUN_CONFIG
 
 # the columns that name one summary row: a (model, seed, condition, snapshot, layer)
 ROW_KEY = ["dataset", "model", "seed", "attack", "strength", "epoch", "layer"]
 MEASURES = ["alpha", "accuracy", "probe_accuracy"]
-RUN_CONFIG = "results/config.yaml"
 
 
 class CompareError(ValueError):
@@ -105,7 +105,7 @@ def _run_files(run: Path) -> tuple[dict, list[Path], list[Path]]:
     if not config_file.is_file():
         raise CompareError(
             f"{config_file} not found: give the directory in which a finished run of the "
-            "workflow ran (it holds results/config.yaml)"
+            f"workflow ran (it holds {RUN_CONFIG})"
         )
     config = yaml.safe_load(config_file.read_text())
     claims = [run / path for path in targets.claims_files(config, "json")]
@@ -147,16 +147,21 @@ def _rows(frame: pd.DataFrame) -> list[list[Any]]:
     return [[cell(v) for v in row] for row in frame.values]
 
 
+def verdicts(decided: pd.DataFrame) -> pd.DataFrame:
+    """The verdict rows of `compare_decisions`' table (the others are decisions behind them)."""
+    return decided[decided["decision"].str.endswith("verdict")]
+
+
 def report(decided: pd.DataFrame, differences: pd.DataFrame) -> str:
     """Markdown: the verdicts of both runs, every decision that differs, the summary
     differences."""
-    verdicts = decided[decided["decision"].str.endswith("verdict")]
+    verdict_rows = verdicts(decided)
     differ = decided[~decided["same"]]
     lines = [
         f"{int(decided['same'].sum())} of {len(decided)} decisions agree; "
-        f"{int((~verdicts['same']).sum())} of {len(verdicts)} verdicts differ.",
+        f"{int((~verdict_rows['same']).sum())} of {len(verdict_rows)} verdicts differ.",
         "",
-        *markdown_table(list(verdicts.columns), _rows(verdicts)),
+        *markdown_table(list(verdict_rows.columns), _rows(verdict_rows)),
     ]
     if len(differ):
         lines += [

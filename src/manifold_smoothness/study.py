@@ -31,6 +31,7 @@ SNAPSHOT_DIR = f"{SEED_DIR}/snapshots/{{epoch}}"  # the clean test images at one
 FIGURE_DIR = "results/figures/{dataset}/{model}"
 STUDY_FIGURE_DIR = "results/figures/{dataset}"
 CLAIMS_DIR = "results/claims"
+RUN_CONFIG = "results/config.yaml"  # the config a run used, as Snakemake saw it
 SUMMARY_FILE = f"{MODEL_DIR}/summary.parquet"  # one row per seed x condition x snapshot x layer
 
 

@@ -20,6 +20,7 @@ from manifold_smoothness.study import (
     FIGURE_DIR,
     FIGURE_FORMATS,
     MODEL_FIGURES,
+    RUN_CONFIG,
     SEED_DIR,
     SNAPSHOT_DIR,
     SPLITS,
@@ -235,7 +236,7 @@ def all_targets(config: Mapping) -> list[str]:
     """Every kept output, not only the figures and claims: Snakemake does not rebuild a
     missing intermediate file while the files made from it are up to date, so a deleted
     (e.g. damaged) result is rebuilt on the next plain `snakemake` only if it is a target."""
-    targets = figure_files(config) + claims_files(config) + ["results/config.yaml"]
+    targets = figure_files(config) + claims_files(config) + [RUN_CONFIG]
     targets += summary_files(config)
     for d, m in models(config):
         targets += condition_files(config, "spectrum.parquet", d, m)
