@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 from manifold_smoothness import targets
-from manifold_smoothness.config import check_config
+from manifold_smoothness.budget import check_memory, cost_message
+from manifold_smoothness.config import check_config, device_warning, gpu_visible
 from manifold_smoothness.provenance import code_hash
 from manifold_smoothness.study import (
     CLAIMS_DIR,
@@ -24,6 +25,20 @@ from manifold_smoothness.study import (
 )
 
 check_config(config)
+if workflow.is_main_process and (warning := device_warning(config, gpu_visible())):
+    logger.warning(warning)  # once, while planning: jobs on GPU nodes do not re-plan
+LOCAL = workflow.nodes is None  # jobs run on this machine, not on a cluster's nodes
+if workflow.is_main_process and LOCAL and (warning := check_memory(config)):
+    logger.warning(warning)  # a job that cannot fit at all is refused
+
+
+# what the jobs about to run cost on this machine, before the first one
+onstart:
+    if config["cost_estimate"]:
+        jobs = workflow.dag.needrun_jobs()
+        runs = [(j.rule.name, j.wildcards_dict) for j in jobs if not j.is_norun]
+        logger.info(cost_message(config, runs, workflow.cores if LOCAL else None))
+
 
 SRC = Path(workflow.basedir) / "src"
 SCRIPTS = Path(workflow.basedir) / "rules" / "scripts"
@@ -60,6 +75,14 @@ def canonical(value):
     """A dict param with sorted keys: Snakemake's params trigger compares params as text, so
     reordering keys in a YAML file must not look like a change (and rerun training)."""
     return json.loads(json.dumps(value, sort_keys=True))
+
+
+def shape_limits():
+    """The claims thresholds that call one curve's shape: the sweep figures mark the calls the
+    claims count, with the claims' own statistic."""
+    from manifold_smoothness.claims_spec import SHAPE_CALL_THRESHOLDS
+
+    return {key: config["claims"][key] for key in SHAPE_CALL_THRESHOLDS}
 
 
 def in_study(wildcards):

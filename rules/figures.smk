@@ -74,6 +74,7 @@ for figure in SUMMARY_FIGURES:
         params:
             figure=figure,
             attacks=lambda w: targets.model_conditions(config, w.model)[1:],
+            shape_limits=shape_limits() if figure == "accuracy_alpha" else None,
             code=stage_code("plot_summary_figure"),
         script:
             stage_script("plot_summary_figure")
@@ -99,6 +100,7 @@ rule plot_attack:
         mem_mb=2000,
         runtime=10,
     params:
+        shape_limits=shape_limits(),
         code=stage_code("plot_attack"),
     script:
         stage_script("plot_attack")

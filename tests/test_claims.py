@@ -209,7 +209,7 @@ def test_monotonic_curves_with_noise_are_rarely_called_non_monotonic() -> None:
     }
     draws = 1000
     for name, curve in curves.items():
-        calls = [curve_shape(curve + rng.normal(0.0, se), se, 0.05, 3.0)[0] for _ in range(draws)]
+        calls = [curve_shape(curve + rng.normal(0.0, se), se, 0.25, 3.0)[0] for _ in range(draws)]
         rate = calls.count(NON_MONOTONIC) / draws
         print(f"false-positive rate, {name} curve: {rate:.4f} over {draws} draws")
         assert rate <= 0.05, (name, rate)
@@ -236,8 +236,8 @@ def test_errors_estimated_from_three_seeds_keep_the_false_positive_rate_low() ->
         pooled = pooled_seed_variance(rows)
         se_pooled = np.array([combined_se(a, jack, pooled)[0] for a in alpha])
         se_own = np.array([combined_se(a, jack)[0] for a in alpha])
-        pooled_calls += curve_shape(alpha.mean(1), se_pooled, 0.05, 3.0)[0] == NON_MONOTONIC
-        own_calls += curve_shape(alpha.mean(1), se_own, 0.05, 3.0)[0] == NON_MONOTONIC
+        pooled_calls += curve_shape(alpha.mean(1), se_pooled, 0.25, 3.0)[0] == NON_MONOTONIC
+        own_calls += curve_shape(alpha.mean(1), se_own, 0.25, 3.0)[0] == NON_MONOTONIC
     print(f"false-positive rate: pooled {pooled_calls / draws}, per strength {own_calls / draws}")
     assert pooled_calls / draws <= 0.05
 
@@ -249,11 +249,11 @@ def test_a_real_reversal_is_found_at_its_place() -> None:
     curve = 1.5 + np.interp(STRENGTHS, [0.0, 0.15, 0.4], [0.0, 0.3, -0.2])
     found = []
     for _ in range(200):
-        shape, rev = curve_shape(curve + rng.normal(0.0, se), se, 0.05, 3.0)
+        shape, rev = curve_shape(curve + rng.normal(0.0, se), se, 0.25, 3.0)
         found.append(shape == NON_MONOTONIC and rev.kind == "rise")
         assert rev.start is not None and STRENGTHS[rev.end] == pytest.approx(0.15, abs=0.051)
     assert np.mean(found) >= 0.99
-    shape, rev = curve_shape(curve, se, 0.05, 3.0)
+    shape, rev = curve_shape(curve, se, 0.25, 3.0)
     assert (rev.depth, rev.kind) == (pytest.approx(0.3), "rise")
     assert (STRENGTHS[rev.start], STRENGTHS[rev.end]) == (0.0, pytest.approx(0.15))
     assert rev.se == pytest.approx(0.02 * math.sqrt(2))
@@ -261,20 +261,45 @@ def test_a_real_reversal_is_found_at_its_place() -> None:
 
 
 def test_a_reversal_below_the_minimum_effect_is_not_counted() -> None:
-    curve = 1.5 + np.array([hump(s, height=0.03) for s in STRENGTHS])
-    shape, rev = curve_shape(curve, np.full(STRENGTHS.size, 1e-6), 0.05, 3.0)
-    assert rev.depth == pytest.approx(0.03)
+    """A fall of 1.0 with a significant step of 0.1 back up: r = 0.1, below 0.25."""
+    curve = 1.5 - np.array([0.0, 0.3, 0.6, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0])
+    tiny = np.full(curve.size, 1e-6)
+    shape, rev = curve_shape(curve, tiny, 0.25, 3.0)
+    assert rev.depth == pytest.approx(0.1) and rev.excursion == pytest.approx(1.0)
+    assert rev.relative == pytest.approx(0.1)
     assert shape == MONOTONIC
-    assert curve_shape(curve, np.full(STRENGTHS.size, 1e-6), 0.02, 3.0)[0] == NON_MONOTONIC
+    assert curve_shape(curve, tiny, 0.05, 3.0)[0] == NON_MONOTONIC
+
+
+@pytest.mark.parametrize("scale, shift", [(10.0, 0.0), (0.01, 0.0), (1.0, -7.3), (3.7, 2.5)])
+def test_the_shape_call_is_invariant_to_scaling_and_shifting_alpha(scale, shift) -> None:
+    """The same curve, its alphas and errors multiplied by a constant or alphas shifted, gets
+    the same call and the same relative reversal: on random curves near the decision
+    boundaries (every combination of noise level and curve), and through evaluate_claims."""
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        se = rng.uniform(0.005, 0.05, STRENGTHS.size)
+        curve = 2.0 + np.cumsum(rng.normal(0.0, 0.05, STRENGTHS.size))
+        shape, rev = curve_shape(curve, se, 0.25, 3.0)
+        moved, moved_rev = curve_shape(scale * curve + shift, scale * se, 0.25, 3.0)
+        assert moved == shape
+        assert moved_rev.relative == pytest.approx(rev.relative, abs=1e-9)
+    summary = make_summary()
+    moved = summary.assign(alpha=scale * summary["alpha"] + shift, alpha_se=scale * 0.01)
+    base, other = _evaluate(summary), _evaluate(moved)
+    for a, b in zip(base["claims"][1:], other["claims"][1:], strict=True):
+        assert a["verdict"] == b["verdict"]
+        shapes = [[r["shape"] for r in sw["per_layer"]] for sw in a["numbers"]["sweeps"]]
+        assert shapes == [[r["shape"] for r in sw["per_layer"]] for sw in b["numbers"]["sweeps"]]
 
 
 def test_a_reversal_within_its_uncertainty_is_not_counted() -> None:
     curve = 1.5 + np.array([hump(s, height=0.2) for s in STRENGTHS])
     se = np.full(STRENGTHS.size, 0.05)  # 3 x se_D = 0.21 > 0.2
-    shape, rev = curve_shape(curve, se, 0.05, 3.0)
+    shape, rev = curve_shape(curve, se, 0.25, 3.0)
     assert rev.depth == pytest.approx(0.2) and 3.0 * rev.se > 0.2
     assert shape == MONOTONIC
-    assert curve_shape(curve, se, 0.05, 2.5)[0] == NON_MONOTONIC
+    assert curve_shape(curve, se, 0.25, 2.5)[0] == NON_MONOTONIC
 
 
 def test_a_monotonic_curve_has_no_reversal() -> None:
@@ -284,7 +309,7 @@ def test_a_monotonic_curve_has_no_reversal() -> None:
 
 
 def test_too_few_strengths_are_undefined() -> None:
-    shape, rev = curve_shape(np.array([1.0, 2.0, 1.0]), np.zeros(3), 0.05, 3.0)
+    shape, rev = curve_shape(np.array([1.0, 2.0, 1.0]), np.zeros(3), 0.25, 3.0)
     assert shape == UNDEFINED and math.isnan(rev.depth)
 
 
@@ -593,6 +618,8 @@ def test_result_is_strict_json_with_the_documented_layout(default_result) -> Non
         "n_rows_dropped_non_finite",
         "thresholds",
         "fixed_parameters",
+        "sensitivity_statistic",
+        "contrast_statistic",
         "claims",
         "smoothness",
     }
@@ -607,6 +634,7 @@ def test_result_is_strict_json_with_the_documented_layout(default_result) -> Non
             "verdict",
             "reason",
             "meaning",
+            "sensitivity",
         }
     models = {m["name"]: m for m in default_result["models"]}
     assert models[PAPER.name]["paper_network"] is True
@@ -625,7 +653,7 @@ def test_markdown_reports_every_claim_sweep_and_meaning(default_result) -> None:
     assert text.startswith("# Claims check: mnist")
     for claim in default_result["claims"]:
         assert f"## Claim {claim['id']}:" in text
-        assert f"**Verdict: {claim['verdict']}.**" in text
+        assert f"**Verdict: {claim['verdict']}** (" in text
         assert claim["meaning"] in text
         assert claim["statistic"] in text
     for sweep in _claim(default_result, 3)["numbers"]["sweeps"]:
@@ -634,7 +662,8 @@ def test_markdown_reports_every_claim_sweep_and_meaning(default_result) -> None:
         for attack in ("gaussian", "fgsm", "random_sign"):
             assert f"| {net.name} | {attack} |" in text
     assert "## Smoothness bound" in text and "## Thresholds" in text
-    assert "| layer | shape | depth D | se_D | 3 x se_D |" in text
+    assert "| layer | shape | r = D / E (min 0.25) | depth D | se_D | D / se_D (min 3) |" in text
+    assert "**Gaussian-FGSM contrast per layer.**" in text
 
 
 def test_markdown_renders_failing_claims() -> None:
@@ -643,7 +672,7 @@ def test_markdown_renders_failing_claims() -> None:
     result = _evaluate(make_summary(clean=clean_falling, attack=attack, seeds=(0,)))
     assert [c["verdict"] for c in result["claims"]] == [Verdict.FAIL.value] * 3
     text = render_markdown(result)
-    assert text.count("**Verdict: FAIL.**") == 3
+    assert text.count("**Verdict: FAIL** (") == 3
     assert "n/a" in text  # no std over a single seed
     assert "our data do not show the paper's contrast" in text
     json.dumps(result, allow_nan=False)

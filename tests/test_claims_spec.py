@@ -22,7 +22,7 @@ THRESHOLDS = {
     "high_accuracy": 0.9,
     "min_rho": 0.3,
     "min_accuracy_gap": 0.02,
-    "min_alpha_effect": 0.05,
+    "min_relative_reversal": 0.25,
     "uncertainty_k": 3.0,
     "monotonic_majority": 0.8,
     "bound_margin": 0.1,
@@ -48,8 +48,8 @@ def test_every_key_of_the_config_section_is_checked() -> None:
         ("min_rho", 1.5, "(0, 1]"),
         ("min_accuracy_gap", 0.0, "(0, 1]"),
         ("min_accuracy_gap", 2.0, "(0, 1]"),
-        ("min_alpha_effect", 0.0, "(0, inf)"),
-        ("min_alpha_effect", -0.1, "(0, inf)"),
+        ("min_relative_reversal", 0.0, "(0, 1]"),
+        ("min_relative_reversal", 1.5, "(0, 1]"),
         ("uncertainty_k", 0.0, "(0, inf)"),
         ("monotonic_majority", 0.5, "(0.5, 1]"),
         ("monotonic_majority", 1.1, "(0.5, 1]"),
@@ -69,7 +69,7 @@ def test_out_of_range_threshold_names_the_key_and_range(key: str, value: float, 
         ("high_accuracy", 1.0),
         ("min_rho", 1.0),
         ("min_accuracy_gap", 1.0),
-        ("min_alpha_effect", 10.0),
+        ("min_relative_reversal", 1.0),
         ("uncertainty_k", 1e-3),
         ("monotonic_majority", 1.0),
         ("bound_margin", 0.0),
@@ -128,7 +128,7 @@ def test_statistic_text_fills_thresholds_and_fixed_parameters() -> None:
     claim1, claim2, claim3 = (spec.statistic_text(THRESHOLDS) for spec in CLAIMS)
     assert "mean rho over seeds is >= 0.3" in claim1
     assert "g_s >= 0.02" in claim1 and f"at least {MIN_POINTS} finite points" in claim1
-    assert "D >= 0.05" in claim2 and "D >= 3 x se_D" in claim2
+    assert "r >= 0.25" in claim2 and "D >= 3 x se_D" in claim2
     assert f"at least {MIN_STRENGTHS} strengths" in claim2
     assert "fraction of monotonic curves is >= 0.8" in claim2
     assert "<= 0.2 (1 - monotonic_majority)" in claim3

@@ -15,9 +15,12 @@ from manifold_smoothness.config import (
     SCHEMA_PATH,
     ConfigError,
     check_config,
+    device_warning,
     drop_removed_attacks,
     format_strength,
+    gpu_visible,
     key_path,
+    refuse_renamed_keys,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,3 +293,30 @@ def test_a_model_subset_larger_than_the_prepared_split_is_rejected():
     config["models"][0]["training"]["snapshots"] = [0]
     with pytest.raises(ConfigError, match="train_subset': 600 exceeds the 500 training images"):
         load(config)
+
+
+def test_device_cuda_without_a_gpu_warns_while_planning():
+    config = default_config()
+    assert device_warning(config, gpu=False) is None  # device: auto
+    config["device"] = "cuda"
+    assert device_warning(config, gpu=True) is None
+    assert "config key 'device': cuda, but this machine shows no GPU" in device_warning(
+        config, gpu=False
+    )
+
+
+def test_gpu_visible_agrees_with_torch():
+    torch = pytest.importorskip("torch")
+    assert gpu_visible() == torch.cuda.is_available()
+
+
+def test_cuda_visible_devices_can_hide_every_gpu(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert not gpu_visible()
+
+
+def test_a_renamed_claims_key_is_refused_with_its_replacement() -> None:
+    config = {"claims": {"min_alpha_effect": 0.05, "min_relative_reversal": 0.25}}
+    with pytest.raises(ConfigError, match=r"'claims.min_alpha_effect' was replaced by claims"):
+        refuse_renamed_keys(config)
+    refuse_renamed_keys({"claims": {"min_relative_reversal": 0.25}})  # the current key passes

@@ -413,6 +413,48 @@ def test_attack_with_two_methods_raises(summary) -> None:
         plot_attack(mixed, "fgsm")
 
 
+LIMITS = {"min_relative_reversal": 0.25, "uncertainty_k": 3.0}
+HUMP_STRENGTHS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+@pytest.fixture(scope="module")
+def hump_summary() -> pd.DataFrame:
+    """An FGSM sweep of 6 strengths in which layer 1's alpha rises to 0.2 and falls back below
+    its start (non-monotonic) and layers 2 and 3 fall (monotonic); clean final rows included."""
+    rows = [
+        _summary_row(seed, attack, strength, layer)
+        for seed, layer in itertools.product(SEEDS, range(1, N_LAYERS + 1))
+        for attack, strength in [("clean", 0.0), *(("fgsm", s) for s in HUMP_STRENGTHS)]
+    ]
+    frame = pd.DataFrame(rows).assign(alpha_se=0.001)
+    hump = (frame["layer"] == 1) & (frame["attack"] == "fgsm")
+    frame.loc[hump, "alpha"] = 2.0 + 0.5 - 2.5 * (frame.loc[hump, "strength"] - 0.2).abs()
+    return frame
+
+
+def test_attack_legend_and_alpha_panel_mark_the_claims_shape_calls(hump_summary) -> None:
+    from manifold_smoothness.claims_statistics import NON_MONOTONIC, layer_shapes
+
+    fig = plot_attack(hump_summary, "fgsm", LIMITS)
+    calls = layer_shapes(sweep_rows(hump_summary, "fgsm"), LIMITS)
+    assert calls[1][0] == NON_MONOTONIC and {calls[2][0], calls[3][0]} == {"monotonic"}
+    assert _legend_texts(fig) == [
+        "layer 1: non-monotonic (0 \u2192 0.2)",
+        "layer 2: monotonic",
+        "layer 3: monotonic",
+    ]
+    alpha_ax = fig.axes[1]
+    (marks,) = [line for line in alpha_ax.lines if line.get_marker() == "s"]
+    np.testing.assert_allclose(marks.get_xdata(), [0.0, 0.2])  # the reversal's two ends
+    assert _legend_texts(plot_attack(hump_summary, "fgsm")) == _layer_labels()  # no limits
+
+
+def test_accuracy_alpha_names_the_non_monotonic_layers(hump_summary) -> None:
+    ax = plot_accuracy_alpha(hump_summary, ["fgsm"], LIMITS).axes[0]
+    assert ax.get_title().endswith("non-monotonic (\u25a1 reversal): layer 1")
+    assert len([line for line in ax.lines if line.get_marker() == "s"]) == 1
+
+
 # --- accuracy against alpha -------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from manifold_smoothness.claims_sensitivity import claim_sensitivity
 from manifold_smoothness.claims_spec import (
     ACCURACY_NEEDS_DECAY,
     FGSM_NON_MONOTONIC,
@@ -34,8 +35,10 @@ from manifold_smoothness.claims_spec import (
     ClaimSpec,
     Verdict,
     check_thresholds,
+    contrast_text,
     fixed_parameters,
     is_paper_network,
+    sensitivity_text,
     smoothness_text,
 )
 from manifold_smoothness.claims_statistics import (
@@ -258,7 +261,7 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _claim(spec: ClaimSpec, limits: dict[str, float], outcome: Outcome) -> dict[str, Any]:
-    """One claim's entry of the result."""
+    """One claim's entry of the result, with its threshold sensitivity."""
     return {
         "id": spec.id,
         "name": spec.name,
@@ -268,6 +271,7 @@ def _claim(spec: ClaimSpec, limits: dict[str, float], outcome: Outcome) -> dict[
         "verdict": outcome.verdict.value,
         "reason": outcome.reason,
         "meaning": outcome.meaning,
+        "sensitivity": claim_sensitivity(spec, outcome, limits),
     }
 
 
@@ -292,9 +296,10 @@ def evaluate_claims(
 
     Returns:
         A JSON-serialisable dict (plain types; NaN and inf are None) with keys dataset, models,
-        layers, n_rows, n_rows_dropped_non_finite, thresholds, fixed_parameters, claims (three
-        dicts: id, name, statement, statistic, numbers, verdict, reason, meaning) and
-        smoothness.
+        layers, n_rows, n_rows_dropped_non_finite, thresholds, fixed_parameters,
+        sensitivity_statistic, contrast_statistic, claims (three dicts: id, name, statement,
+        statistic, numbers, verdict, reason, meaning, sensitivity; claim 3's numbers hold the
+        Gaussian-FGSM contrast) and smoothness.
 
     Raises:
         ClaimsError: missing columns, several datasets, non-integer seeds/layers, bad strengths,
@@ -324,6 +329,8 @@ def evaluate_claims(
         "n_rows_dropped_non_finite": n_dropped,
         "thresholds": limits,
         "fixed_parameters": fixed_parameters(),
+        "sensitivity_statistic": sensitivity_text(limits),
+        "contrast_statistic": contrast_text(limits),
         "claims": claims,
         "smoothness": {
             "statistic": smoothness_text(limits),

@@ -10,7 +10,7 @@ from typing import Any
 
 from manifold_smoothness.claims_spec import FGSM_NON_MONOTONIC, GAUSSIAN_MONOTONIC
 
-__all__ = ["render_html", "render_markdown"]
+__all__ = ["markdown_table", "render_html", "render_markdown", "robustness"]
 
 
 def _fmt(value: Any) -> str:
@@ -47,8 +47,33 @@ def _not_listed(count: int) -> list[str]:
     return [f"({count} more not listed.)", ""] if count else []
 
 
+def robustness(claim: dict[str, Any]) -> str:
+    """'robust' or 'rests on <key> (flips to <verdict> at <value>)...' of a claim's verdict."""
+    sensitivity = claim["sensitivity"]
+    if sensitivity["robust"]:
+        return "robust to its thresholds"
+    parts = []
+    for row in sensitivity["thresholds"]:
+        flips = ", ".join(f"{f['to']} at {_fmt(f['at'])}" for f in row["flips"])
+        if flips:
+            parts.append(f"{row['key']} = {_fmt(row['value'])} (flips to {flips})")
+    return "rests on " + "; ".join(parts)
+
+
+def _sensitivity_body(claim: dict[str, Any]) -> list[str]:
+    """The verdict at each tested value of each threshold, and where it flips."""
+    lines = [f"**Sensitivity: {robustness(claim)}.**", ""]
+    rows = []
+    for row in claim["sensitivity"]["thresholds"]:
+        tested = ", ".join(f"{_fmt(t['value'])}: {t['verdict']}" for t in row["tested"])
+        flips = [f"{f['from']} -> {f['to']} at {_fmt(f['at'])}" for f in row["flips"]]
+        rows.append([row["key"], row["value"], tested, flips, row["robust"]])
+    header = ["threshold", "configured", "verdict at half to double", "flips", "robust"]
+    return lines + markdown_table(header, rows)
+
+
 def _claim_head(claim: dict[str, Any]) -> list[str]:
-    """Heading, statement, statistic, verdict and meaning of one claim's section."""
+    """Heading, statement, statistic, verdict, its sensitivity and meaning of one claim."""
     return [
         f"## Claim {claim['id']}: {claim['name']}",
         "",
@@ -56,8 +81,9 @@ def _claim_head(claim: dict[str, Any]) -> list[str]:
         "",
         f"**Statistic.** {claim['statistic']}",
         "",
-        f"**Verdict: {claim['verdict']}.** {claim['reason']}",
+        f"**Verdict: {claim['verdict']}** ({robustness(claim)}). {claim['reason']}",
         "",
+        *_sensitivity_body(claim),
         f"**Meaning.** {claim['meaning']}",
         "",
     ]
@@ -100,6 +126,19 @@ def _claim1_body(numbers: dict[str, Any]) -> list[str]:
     return lines + markdown_table(header, rows)
 
 
+def _contrast_body(numbers: dict[str, Any], statistic: str) -> list[str]:
+    """Claim 3's Gaussian-FGSM contrast table, one row per (model, layer)."""
+    rows = numbers.get("contrast") or []
+    if not rows:
+        return []
+    keys = ["model", "paper_network", "layer", "shape_gaussian", "r_gaussian", "shape_fgsm"]
+    keys += ["r_fgsm", "delta", "delta_se", "delta_low", "delta_high", "call"]
+    header = ["model", "paper network", "layer", "Gaussian shape", "r Gaussian", "FGSM shape"]
+    header += ["r FGSM", "Delta", "SE", "2.5%", "97.5%", "call"]
+    lines = ["**Gaussian-FGSM contrast per layer.** " + statistic, ""]
+    return lines + markdown_table(header, [[r[k] for k in keys] for r in rows])
+
+
 def _shape_body(numbers: dict[str, Any]) -> list[str]:
     """Claims 2 and 3: counts per family and per (model, attack); the per-layer tables are in
     the shared sweep section."""
@@ -118,12 +157,14 @@ def _sweeps_body(result: dict[str, Any]) -> list[str]:
     claims = {c["id"]: c for c in result["claims"]}
     gauss = claims[GAUSSIAN_MONOTONIC.id]["numbers"]["sweeps"]
     fgsm = claims[FGSM_NON_MONOTONIC.id]["numbers"]["sweeps"]
-    k = result["thresholds"]["uncertainty_k"]
-    keys = ["shape", "depth", "se_depth", "k_se_depth", "min_effect", "reversal"]
-    keys += ["from_strength", "to_strength", "net_change", "accuracy_trend", "accuracy_source"]
-    header = ["layer", "shape", "depth D", "se_D", f"{_fmt(k)} x se_D", "min effect"]
-    header += ["reversal", "from strength", "to strength", "net change c_K - c_0"]
-    header += ["accuracy trend (rho vs strength)", "accuracy of", "flags"]
+    limits = result["thresholds"]
+    keys = ["shape", "relative_reversal", "depth", "se_depth", "depth_in_se", "excursion"]
+    keys += ["reversal", "from_strength", "to_strength", "net_change", "accuracy_trend"]
+    keys.append("accuracy_source")
+    header = ["layer", "shape", f"r = D / E (min {_fmt(limits['min_relative_reversal'])})"]
+    header += ["depth D", "se_D", f"D / se_D (min {_fmt(limits['uncertainty_k'])})"]
+    header += ["excursion E", "reversal", "from strength", "to strength"]
+    header += ["net change c_K - c_0", "accuracy trend (rho vs strength)", "accuracy of", "flags"]
     lines = [
         "## Attack sweeps: shape of alpha(strength) per layer",
         "",
@@ -193,12 +234,18 @@ def render_markdown(result: dict[str, Any]) -> str:
         *_models_table(result),
     ]
     lines += markdown_table(
-        ["claim", "statement", "verdict", "reason"],
-        [[c["id"], c["statement"], f"**{c['verdict']}**", c["reason"]] for c in claims],
+        ["claim", "statement", "verdict", "thresholds", "reason"],
+        [
+            [c["id"], c["statement"], f"**{c['verdict']}**", robustness(c), c["reason"]]
+            for c in claims
+        ],
     )
+    lines += [result["sensitivity_statistic"], ""]
     for claim in claims:
         body = _claim1_body if claim["id"] == 1 else _shape_body
         lines += _claim_head(claim) + body(claim["numbers"])
+        if claim["id"] == FGSM_NON_MONOTONIC.id:
+            lines += _contrast_body(claim["numbers"], result["contrast_statistic"])
     lines += _sweeps_body(result) + _smoothness_body(result)
     thresholds = ", ".join(f"{k} = {_fmt(v)}" for k, v in result["thresholds"].items())
     fixed = ", ".join(f"{k} = {v}" for k, v in result["fixed_parameters"].items())

@@ -21,12 +21,16 @@ __all__ = [
     "ACCURACY_KINDS",
     "ACCURACY_NEEDS_DECAY",
     "CLAIMS",
+    "CONTRAST_BOOTSTRAP",
     "FGSM_NON_MONOTONIC",
     "GAUSSIAN_MONOTONIC",
     "LIST_CAP",
     "MIN_POINTS",
     "MIN_STRENGTHS",
     "PAPER_NETWORK",
+    "SENSITIVITY_FACTORS",
+    "SHAPE_CALL_THRESHOLDS",
+    "SHAPE_THRESHOLDS",
     "SMOOTHNESS_BOUND",
     "THRESHOLD_KEYS",
     "THRESHOLD_RANGES",
@@ -35,8 +39,10 @@ __all__ = [
     "Interval",
     "Verdict",
     "check_thresholds",
+    "contrast_text",
     "fixed_parameters",
     "is_paper_network",
+    "sensitivity_text",
     "smoothness_text",
 ]
 
@@ -97,7 +103,8 @@ THRESHOLD_RANGES = {
     "high_accuracy": Interval(0.0, 1.0, low_open=True),  # claim 1: "high" accuracy
     "min_rho": Interval(0.0, 1.0, low_open=True),  # claim 1: minimum mean Spearman rho
     "min_accuracy_gap": Interval(0.0, 1.0, low_open=True),  # claim 1: minimum envelope gap
-    "min_alpha_effect": Interval(0.0, low_open=True),  # claims 2/3: minimum reversal depth
+    # claims 2/3: minimum reversal depth as a fraction of the curve's larger excursion
+    "min_relative_reversal": Interval(0.0, 1.0, low_open=True),
     "uncertainty_k": Interval(0.0, low_open=True),  # claims 2/3: depth in standard errors
     "monotonic_majority": Interval(0.5, 1.0, low_open=True),  # claims 2/3: "large majority"
     "bound_margin": Interval(0.0),  # smoothness: alpha - (1 + 2/d) below this is "near"
@@ -143,6 +150,8 @@ def _fill(template: str, thresholds: Mapping[str, float]) -> str:
         min_strengths=MIN_STRENGTHS,
         list_cap=LIST_CAP,
         paper_network=PAPER_NETWORK,
+        factors=", ".join(f"{f:g}" for f in SENSITIVITY_FACTORS),
+        bootstrap=CONTRAST_BOOTSTRAP,
     )
 
 
@@ -153,12 +162,15 @@ class ClaimSpec:
     ``statistic`` is a ``str.format`` template over the thresholds, ``max_minority``
     (1 - monotonic_majority) and the fixed parameters. Claims 2 and 3 select the attack sweeps
     they count by ``method`` (and ``target`` unless None); claim 1 has neither.
+    ``decided_by`` names the thresholds its verdict depends on (its sensitivity is reported
+    for each of them).
     """
 
     id: int
     name: str
     statement: str
     statistic: str
+    decided_by: tuple[str, ...]
     method: str | None = None
     target: str | None = None
 
@@ -194,6 +206,7 @@ ACCURACY_NEEDS_DECAY = ClaimSpec(
     "claimed. Minimum effect: mean rho >= {min_rho:g} and a gap >= {min_accuracy_gap:g} in every "
     "seed. Verdict: PASS if a strict majority of layers is supported for both kinds; FAIL if a "
     "strict majority of layers is contradicted for either kind; INCONCLUSIVE otherwise.",
+    decided_by=("min_rho", "min_accuracy_gap"),
 )
 
 SHAPE_STATISTIC = (
@@ -205,19 +218,28 @@ SHAPE_STATISTIC = (
     "strength is itself too noisy: per-strength variances called a flat noisy curve "
     "non-monotonic in 19% of simulated draws, the pooled one in 4.4%), alpha_se the "
     "jackknife standard error over test-image blocks, not divided by n_i because every seed "
-    "sees the same test "
-    "images; a missing alpha_se counts as 0 and a single seed has no seed term, both flagged. "
-    "Largest rise R = max over i < j of c_j - c_i, largest fall F = max over i < j of c_i - c_j; "
-    "the reversal is the smaller excursion, depth D = max(0, min(R, F)), at its pair (i, j), "
-    "with se_D = sqrt(s_i^2 + s_j^2). Minimum effect: D >= {min_alpha_effect:g}. Uncertainty: "
-    "D >= {uncertainty_k:g} x se_D. A curve is non-monotonic if both hold, monotonic otherwise. "
-    "Null: alpha(strength) is monotonic and each c_i scatters by s_i; a reversal then rarely "
-    "reaches {uncertainty_k:g} x se_D (the tests measure the rate on noisy monotonic curves). "
-    "Also reported: the net change c_K - c_0 and the accuracy trend, Spearman rho of the "
-    "seed-mean accuracy vs strength (the layer's own readout, or the last layer's where the "
-    "layer has none); along a sweep in which accuracy falls, accuracy vs alpha is monotonic "
-    "exactly when alpha(strength) is. "
+    "sees the same test images; a missing alpha_se counts as 0 and a single seed has no seed "
+    "term, both flagged. Largest rise R = max over i < j of c_j - c_i, largest fall F = max "
+    "over i < j of c_i - c_j; the curve's excursion E = max(R, F) (its main movement) and its "
+    "reversal the smaller one, depth D = max(0, min(R, F)), at its pair (i, j), with se_D = "
+    "sqrt(s_i^2 + s_j^2); relative reversal r = D / E (0 to 1: 0 for a monotonic curve, 1 for "
+    "a curve that goes back as far as it went). Minimum effect: r >= {min_relative_reversal:g}, "
+    "the curve turns back by at least that fraction of its own excursion (scale-free: "
+    "multiplying every alpha and error by a constant, or adding a constant to alpha, leaves "
+    "the call unchanged, so the minimum effect means the same at every width and data size). "
+    "Uncertainty: D >= {uncertainty_k:g} x se_D. A curve is non-monotonic if both hold, "
+    "monotonic otherwise. Null: alpha(strength) is monotonic and each c_i scatters by s_i; a "
+    "reversal then rarely reaches {uncertainty_k:g} x se_D (the README gives the simulated "
+    "false-positive and false-negative rates at the small preset's and at paper width's "
+    "errors). Also reported: the depth D in units of alpha, the net change c_K - c_0 and the "
+    "accuracy trend, Spearman rho of the seed-mean accuracy vs strength (the layer's own "
+    "readout, or the last layer's where the layer has none); along a sweep in which accuracy "
+    "falls, accuracy vs alpha is monotonic exactly when alpha(strength) is. "
 )
+
+# what decides one curve's shape (the figures mark it), and what the shape claims add to it
+SHAPE_CALL_THRESHOLDS = ("min_relative_reversal", "uncertainty_k")
+SHAPE_THRESHOLDS = (*SHAPE_CALL_THRESHOLDS, "monotonic_majority")
 
 GAUSSIAN_MONOTONIC = ClaimSpec(
     2,
@@ -227,6 +249,7 @@ GAUSSIAN_MONOTONIC = ClaimSpec(
     "every attack of method gaussian; undefined curves are left out of the fraction and "
     "reported. Verdict: PASS if the fraction of monotonic curves is >= {monotonic_majority:g}; "
     "FAIL if it is <= 0.5; INCONCLUSIVE otherwise or without a defined curve.",
+    decided_by=SHAPE_THRESHOLDS,
     method="gaussian",
 )
 
@@ -239,11 +262,38 @@ FGSM_NON_MONOTONIC = ClaimSpec(
     "undefined curves are left out of the fraction and reported. Verdict: PASS if the fraction "
     "of non-monotonic curves is > 0.5; FAIL if it is <= {max_minority:g} (1 - "
     "monotonic_majority); INCONCLUSIVE otherwise or without a defined curve.",
+    decided_by=SHAPE_THRESHOLDS,
     method="fgsm",
     target="output",
 )
 
 CLAIMS = (ACCURACY_NEEDS_DECAY, GAUSSIAN_MONOTONIC, FGSM_NON_MONOTONIC)
+
+# Each threshold of a verdict is moved alone over these multiples of its configured value
+# (half to double; values outside its allowed range are skipped) and the verdict recomputed.
+SENSITIVITY_FACTORS = (0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5, 1.75, 2.0)
+SENSITIVITY = (
+    "Sensitivity: each threshold a verdict depends on is moved alone from half to double its "
+    "configured value (x {factors}; values outside its allowed range skipped), the others held, "
+    "and the verdict recomputed on the same data. Where the verdict changes, the value at which "
+    "it flips is located by bisection between the two neighbouring values (to 1% of the "
+    "threshold). A verdict is robust if it is the same over every tested value of every "
+    "threshold; otherwise it rests on the thresholds named."
+)
+
+CONTRAST = (
+    "Gaussian-FGSM contrast, one statistic per (model, layer) with both sweeps: Delta = r_FGSM - "
+    "r_Gaussian, the difference of the two curves' relative reversals (shape statistic above; r "
+    "= 0 for a curve that never turns back). The paper's contrast is Delta > 0: FGSM turns alpha "
+    "back, Gaussian noise does not. Uncertainty: parametric bootstrap, {bootstrap} draws of both "
+    "curves with each c_i ~ Normal(c_i, s_i) independently, r recomputed on each draw: the SE "
+    "of Delta and its 2.5-97.5% interval. Null: no contrast, Delta = 0. Minimum effect: |Delta| "
+    ">= {min_relative_reversal:g}. Call: 'FGSM reverses more' if the interval lies above 0 and "
+    "Delta >= {min_relative_reversal:g}; 'Gaussian reverses more' if it lies below 0 and Delta "
+    "<= -{min_relative_reversal:g}; 'no contrast' otherwise. r of a noisy curve is biased "
+    "upwards (noise alone turns a flat curve back), so Delta is read beside each curve's call."
+)
+CONTRAST_BOOTSTRAP = 2000  # draws of the contrast's parametric bootstrap
 
 SMOOTHNESS_BOUND = (
     "Stringer et al. (Nature 2019): a smooth code of a d-dimensional input manifold needs "
@@ -253,6 +303,16 @@ SMOOTHNESS_BOUND = (
     "near, those conditions sorted by margin (at most {list_cap}), and per model and layer the "
     "clean margin and d at the end of training. Descriptive, no verdict."
 )
+
+
+def sensitivity_text(thresholds: Mapping[str, float]) -> str:
+    """How the verdicts' threshold sensitivity is computed, filled in."""
+    return _fill(SENSITIVITY, thresholds)
+
+
+def contrast_text(thresholds: Mapping[str, float]) -> str:
+    """The Gaussian-FGSM contrast statistic's definition, filled in."""
+    return _fill(CONTRAST, thresholds)
 
 
 def smoothness_text(thresholds: Mapping[str, float]) -> str:

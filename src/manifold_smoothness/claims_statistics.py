@@ -25,6 +25,7 @@ from scipy import stats
 
 from manifold_smoothness.claims_spec import (
     ACCURACY_KINDS,
+    CONTRAST_BOOTSTRAP,
     FGSM_NON_MONOTONIC,
     GAUSSIAN_MONOTONIC,
     LIST_CAP,
@@ -43,10 +44,18 @@ __all__ = [
     "accuracy_needs_decay",
     "combined_se",
     "curve_shape",
+    "claim1_verdict",
     "envelope_gap",
+    "is_reversal_real",
+    "layer_shapes",
+    "layer_status",
+    "relative_reversals",
     "pooled_seed_variance",
     "reversal",
+    "seed_mean_curve",
     "shape_claims",
+    "shape_verdict",
+    "shape_contrast",
     "smoothness_margins",
     "spearman",
     "sweep_curves",
@@ -54,6 +63,12 @@ __all__ = [
 
 SUPPORTED, CONTRADICTED, MIXED, UNDEFINED = "supported", "contradicted", "mixed", "undefined"
 MONOTONIC, NON_MONOTONIC = "monotonic", "non-monotonic"
+# calls of the Gaussian-FGSM contrast (claims_spec.CONTRAST)
+CONTRAST_FGSM, CONTRAST_GAUSSIAN, CONTRAST_NONE = (
+    "FGSM reverses more",
+    "Gaussian reverses more",
+    "no contrast",
+)
 
 
 @dataclass
@@ -112,7 +127,7 @@ def _violations(accuracy: np.ndarray, alpha: np.ndarray, high: float) -> tuple[n
     return is_high & (alpha < reference), reference
 
 
-def _layer_status(rhos: list[float], gaps: list[float], min_rho: float, min_gap: float) -> str:
+def layer_status(rhos: list[float], gaps: list[float], min_rho: float, min_gap: float) -> str:
     """Claim-1 status of one (layer, kind) from its defined seeds' rho_s and g_s."""
     if not rhos:
         return UNDEFINED
@@ -165,7 +180,7 @@ def _claim1_layer(
         "gap_min": float(np.min(gaps)) if gaps else math.nan,
         "gap_mean": float(np.mean(gaps)) if gaps else math.nan,
         "sign_null_probability": 2.0 ** -(len(defined) - 1) if defined else math.nan,
-        "status": _layer_status(rhos, gaps, limits["min_rho"], limits["min_accuracy_gap"]),
+        "status": layer_status(rhos, gaps, limits["min_rho"], limits["min_accuracy_gap"]),
     }
     return numbers, violations
 
@@ -224,7 +239,7 @@ def accuracy_needs_decay(
         "n_violations_not_listed": max(0, len(violations) - LIST_CAP),
         "per_model": _claim1_per_model(clean, models),
     }
-    verdict, reason = _claim1_verdict(status, len(layers))
+    verdict, reason = claim1_verdict(status, len(layers))
     return Outcome(numbers, verdict, reason, _claim1_meaning(verdict, status, len(layers)))
 
 
@@ -232,7 +247,7 @@ def _majority(count: int, total: int) -> bool:
     return 2 * count > total
 
 
-def _claim1_verdict(status: dict[str, dict[str, list[int]]], n: int) -> tuple[Verdict, str]:
+def claim1_verdict(status: dict[str, dict[str, list[int]]], n: int) -> tuple[Verdict, str]:
     """Verdict and reason of claim 1 from the layers' statuses per kind."""
     parts = []
     for kind, by_status in status.items():
@@ -279,6 +294,8 @@ class Reversal:
 
     ``kind`` is 'rise' or 'fall' (the excursion against the curve's main direction), or None
     when the curve never turns back (depth 0, se NaN); ``start``/``end`` index its pair.
+    ``excursion`` is the larger of rise and fall (the curve's main movement) and ``relative``
+    the depth as a fraction of it (0 when the curve never turns back or is constant).
     """
 
     depth: float
@@ -288,13 +305,36 @@ class Reversal:
     kind: str | None
     start: int | None
     end: int | None
+    excursion: float = math.nan
+    relative: float = math.nan
+
+
+UNDEFINED_REVERSAL = Reversal(math.nan, math.nan, math.nan, math.nan, None, None, None)
+
+
+def _excursions(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(largest rise, largest fall) of each row of curves: (..., K), K >= 2."""
+    i, j = np.triu_indices(curves.shape[-1], k=1)
+    steps = curves[..., j] - curves[..., i]
+    return steps.max(axis=-1), (-steps).max(axis=-1)
+
+
+def relative_reversals(curves: np.ndarray) -> np.ndarray:
+    """Relative reversal r = max(0, min(R, F)) / max(R, F) of each row of curves: (..., K);
+    0 where the curve is constant. Scale- and shift-free (r of a c + b is r of c, a != 0)."""
+    rise, fall = _excursions(np.asarray(curves, dtype=np.float64))
+    depth = np.maximum(0.0, np.minimum(rise, fall))
+    excursion = np.maximum(rise, fall)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(excursion > 0, depth / excursion, 0.0)
 
 
 def reversal(curve: np.ndarray, se: np.ndarray) -> Reversal:
     """Reversal of a curve c: (K,) with standard errors s: (K,), K >= 2.
 
     R = max_{i<j} c_j - c_i, F = max_{i<j} c_i - c_j; depth D = max(0, min(R, F)) at the pair
-    of the smaller one, se_D = sqrt(s_i^2 + s_j^2) of that pair.
+    of the smaller one, se_D = sqrt(s_i^2 + s_j^2) of that pair; excursion E = max(R, F) and
+    relative reversal r = D / E.
     """
     c, s = np.asarray(curve, dtype=np.float64), np.asarray(se, dtype=np.float64)
     i, j = np.triu_indices(c.size, k=1)
@@ -302,23 +342,32 @@ def reversal(curve: np.ndarray, se: np.ndarray) -> Reversal:
     up, down = int(np.argmax(steps)), int(np.argmax(-steps))
     rise, fall = float(steps[up]), float(-steps[down])
     pair, kind = (up, "rise") if rise <= fall else (down, "fall")
-    depth = min(rise, fall)
+    depth, excursion = min(rise, fall), max(rise, fall)
     if depth <= 0:
-        return Reversal(0.0, math.nan, rise, fall, None, None, None)
+        return Reversal(0.0, math.nan, rise, fall, None, None, None, excursion, 0.0)
     start, end = int(i[pair]), int(j[pair])
-    return Reversal(depth, float(math.hypot(s[start], s[end])), rise, fall, kind, start, end)
+    se_depth = float(math.hypot(s[start], s[end]))
+    return Reversal(depth, se_depth, rise, fall, kind, start, end, excursion, depth / excursion)
+
+
+def is_reversal_real(
+    depth: float, se: float, relative: float, min_relative: float, k: float
+) -> bool:
+    """The shape statistic's decision on a reversal of `depth` (standard error `se`, relative
+    reversal `relative`): relative >= min_relative and depth >= k se (False for depth 0)."""
+    return depth > 0 and relative >= min_relative and depth >= k * se
 
 
 def curve_shape(
-    curve: np.ndarray, se: np.ndarray, min_effect: float, k: float
+    curve: np.ndarray, se: np.ndarray, min_relative: float, k: float
 ) -> tuple[str, Reversal]:
     """(shape, reversal) of c: (K,) with standard errors s: (K,): non-monotonic if the
-    reversal depth D >= min_effect and D >= k * se_D, monotonic otherwise, undefined for
-    fewer than MIN_STRENGTHS points."""
+    relative reversal r >= min_relative and the depth D >= k * se_D, monotonic otherwise,
+    undefined for fewer than MIN_STRENGTHS points. Invariant to c -> a c + b, s -> |a| s."""
     if len(curve) < MIN_STRENGTHS:
-        return UNDEFINED, Reversal(math.nan, math.nan, math.nan, math.nan, None, None, None)
+        return UNDEFINED, UNDEFINED_REVERSAL
     rev = reversal(curve, se)
-    real = rev.depth > 0 and rev.depth >= min_effect and rev.depth >= k * rev.se
+    real = is_reversal_real(rev.depth, rev.se, rev.relative, min_relative, k)
     return (NON_MONOTONIC if real else MONOTONIC), rev
 
 
@@ -357,10 +406,23 @@ def pooled_seed_variance(rows: pd.DataFrame) -> float | None:
     return float(np.mean(variances)) if variances else None
 
 
-def _curve_row(
-    rows: pd.DataFrame, fallback_accuracy: pd.Series, limits: dict[str, float]
-) -> dict[str, Any]:
-    """Shape numbers of one (model, attack, layer) from its rows (seed, strength, alpha, ...)."""
+@dataclass(frozen=True)
+class Curve:
+    """One (model, attack, layer) sweep reduced to its seed means: strengths (K,), alpha means
+    (K,) and their combined standard errors (K,), seed-mean accuracy (K,), the fewest seeds at
+    a strength and the flags of combined_se."""
+
+    strengths: np.ndarray
+    alpha: np.ndarray
+    se: np.ndarray
+    accuracy: np.ndarray
+    n_seeds: int
+    flags: tuple[str, ...]
+
+
+def seed_mean_curve(rows: pd.DataFrame) -> Curve:
+    """The seed-mean curve of one (model, attack, layer) from its rows (seed, strength,
+    alpha, alpha_se, accuracy), with the pooled seed variance in its errors."""
     strengths, means, ses, accuracy, n_seeds, flags = [], [], [], [], [], set()
     pooled = pooled_seed_variance(rows)
     for strength, at in rows.groupby("strength", sort=True):
@@ -371,31 +433,62 @@ def _curve_row(
         accuracy.append(float(at["accuracy"].mean()))
         n_seeds.append(len(at))
         flags.update(found)
-    source = "layer"
+    return Curve(
+        np.array(strengths),
+        np.array(means),
+        np.array(ses),
+        np.array(accuracy),
+        min(n_seeds),
+        tuple(sorted(flags)),
+    )
+
+
+def layer_shapes(rows: pd.DataFrame, limits: dict[str, float]) -> dict[int, tuple[str, Reversal]]:
+    """(shape, reversal) of every layer of one sweep (rows of one model and attack: seed,
+    strength, layer, alpha, alpha_se, accuracy): what the claims decide and the figures mark."""
+    k, min_relative = limits["uncertainty_k"], limits["min_relative_reversal"]
+    out = {}
+    for layer, sub in rows.groupby("layer", sort=True):
+        curve = seed_mean_curve(sub)
+        out[int(layer)] = curve_shape(curve.alpha, curve.se, min_relative, k)
+    return out
+
+
+def _curve_row(
+    rows: pd.DataFrame, fallback_accuracy: pd.Series, limits: dict[str, float]
+) -> dict[str, Any]:
+    """Shape numbers of one (model, attack, layer) from its rows (seed, strength, alpha, ...)."""
+    curve = seed_mean_curve(rows)
+    strengths, accuracy, source = curve.strengths.tolist(), curve.accuracy, "layer"
     if not np.isfinite(accuracy).all():
         accuracy, source = fallback_accuracy.reindex(strengths).to_numpy(), "last layer"
-    k, min_effect = limits["uncertainty_k"], limits["min_alpha_effect"]
-    shape, rev = curve_shape(np.array(means), np.array(ses), min_effect, k)
+    k, min_relative = limits["uncertainty_k"], limits["min_relative_reversal"]
+    shape, rev = curve_shape(curve.alpha, curve.se, min_relative, k)
     at_pair = rev.start is not None
     return {
         "shape": shape,
+        "relative_reversal": rev.relative,
+        "min_relative_reversal": min_relative,
         "depth": rev.depth,
         "se_depth": rev.se,
         "k_se_depth": k * rev.se,
-        "min_effect": min_effect,
+        "depth_in_se": rev.depth / rev.se if at_pair and rev.se > 0 else None,
+        "excursion": rev.excursion,
         "rise": rev.rise,
         "fall": rev.fall,
         "reversal": rev.kind,
         "from_strength": strengths[rev.start] if at_pair else None,
         "to_strength": strengths[rev.end] if at_pair else None,
         "n_strengths": len(strengths),
-        "n_seeds": min(n_seeds),
-        "alpha_first": means[0],
-        "alpha_last": means[-1],
-        "net_change": means[-1] - means[0],
-        "accuracy_trend": spearman(strengths, accuracy),
+        "n_seeds": curve.n_seeds,
+        "alpha_first": float(curve.alpha[0]),
+        "alpha_last": float(curve.alpha[-1]),
+        "net_change": float(curve.alpha[-1] - curve.alpha[0]),
+        "accuracy_trend": spearman(curve.strengths, accuracy),
         "accuracy_source": source,
-        "flags": sorted(flags),
+        "flags": list(curve.flags),
+        # the seed-mean curve itself, for the contrast's bootstrap (not rendered)
+        "curve": {"strength": strengths, "alpha": curve.alpha.tolist(), "se": curve.se.tolist()},
     }
 
 
@@ -489,9 +582,7 @@ def _selection(spec: ClaimSpec) -> str:
     return f"paper-network curves under method {spec.method}{target}"
 
 
-def _shape_verdict(
-    spec: ClaimSpec, numbers: dict[str, Any], majority: float
-) -> tuple[Verdict, str]:
+def shape_verdict(spec: ClaimSpec, numbers: dict[str, Any], majority: float) -> tuple[Verdict, str]:
     """Verdict and reason of claim 2 (expects monotonic) or 3 (expects non-monotonic)."""
     n_mono, n_non = numbers["n_monotonic"], numbers["n_non_monotonic"]
     defined = n_mono + n_non
@@ -558,6 +649,14 @@ def _shape_meanings(gauss: Outcome, fgsm: Outcome) -> tuple[str, str]:
     reversing, defined = _family_counts(f, "fgsm", "layer")
     if defined:
         extras.append(f"FGSM on each layer's own readout in {reversing}/{defined}")
+    paired = [row for row in f.get("contrast", []) if row["paper_network"]]
+    if paired:
+        calls = [row["call"] for row in paired]
+        extras.append(
+            f"the per-layer contrast r_FGSM - r_Gaussian says '{CONTRAST_FGSM}' in "
+            f"{calls.count(CONTRAST_FGSM)}/{len(calls)} paper-network layers, "
+            f"'{CONTRAST_GAUSSIAN}' in {calls.count(CONTRAST_GAUSSIAN)}"
+        )
     extra = "".join(f"; {e}" for e in extras)
     return (
         f"The paper's Gaussian-noise claim {word[gauss.verdict]}: {contrast}.",
@@ -565,18 +664,87 @@ def _shape_meanings(gauss: Outcome, fgsm: Outcome) -> tuple[str, str]:
     )
 
 
+def _bootstrap_relative(curve: dict[str, list[float]], rng: np.random.Generator) -> np.ndarray:
+    """Relative reversals of CONTRAST_BOOTSTRAP parametric draws of one seed-mean curve."""
+    alpha, se = np.asarray(curve["alpha"]), np.nan_to_num(np.asarray(curve["se"]))
+    draws = alpha + se * rng.standard_normal((CONTRAST_BOOTSTRAP, alpha.size))
+    return relative_reversals(draws)
+
+
+def contrast_call(delta: float, low: float, high: float, min_effect: float) -> str:
+    """The contrast's call from Delta, its interval [low, high] and the minimum effect."""
+    if low > 0 and delta >= min_effect:
+        return CONTRAST_FGSM
+    if high < 0 and delta <= -min_effect:
+        return CONTRAST_GAUSSIAN
+    return CONTRAST_NONE
+
+
+def shape_contrast(curves: list[dict[str, Any]], limits: dict[str, float]) -> list[dict[str, Any]]:
+    """Gaussian-FGSM contrast per (model, layer): Delta = r_FGSM - r_Gaussian with its
+    parametric-bootstrap SE and 95% interval, for every model with a Gaussian sweep and an FGSM
+    sweep on the output (every such pair of attacks). Deterministic (fixed generator seed)."""
+    out = []
+    for model in sorted({sweep["model"] for sweep in curves}):
+        mine = [sweep for sweep in curves if sweep["model"] == model]
+        gaussians = [sw for sw in mine if sw["method"] == "gaussian"]
+        fgsms = [sw for sw in mine if sw["method"] == "fgsm" and sw["target"] == "output"]
+        for gauss in gaussians:
+            for fgsm in fgsms:
+                out += _contrast_rows(gauss, fgsm, limits)
+    return out
+
+
+def _contrast_rows(
+    gauss: dict[str, Any], fgsm: dict[str, Any], limits: dict[str, float]
+) -> list[dict[str, Any]]:
+    """The contrast rows of one model's Gaussian and FGSM sweeps, one per shared layer."""
+    rows = []
+    by_layer = {row["layer"]: row for row in gauss["per_layer"]}
+    min_effect = limits["min_relative_reversal"]
+    for f_row in fgsm["per_layer"]:
+        g_row = by_layer.get(f_row["layer"])
+        if g_row is None or UNDEFINED in (g_row["shape"], f_row["shape"]):
+            continue
+        rng = np.random.default_rng(f_row["layer"])  # the same draws in every run
+        boot = _bootstrap_relative(f_row["curve"], rng) - _bootstrap_relative(g_row["curve"], rng)
+        delta = f_row["relative_reversal"] - g_row["relative_reversal"]
+        low, high = (float(q) for q in np.quantile(boot, [0.025, 0.975]))
+        rows.append(
+            {
+                "model": fgsm["model"],
+                "paper_network": fgsm["paper_network"],
+                "gaussian": gauss["attack"],
+                "fgsm": fgsm["attack"],
+                "layer": f_row["layer"],
+                "r_gaussian": g_row["relative_reversal"],
+                "r_fgsm": f_row["relative_reversal"],
+                "shape_gaussian": g_row["shape"],
+                "shape_fgsm": f_row["shape"],
+                "delta": delta,
+                "delta_se": float(boot.std(ddof=1)),
+                "delta_low": low,
+                "delta_high": high,
+                "call": contrast_call(delta, low, high, min_effect),
+            }
+        )
+    return rows
+
+
 def shape_claims(
     sweeps: pd.DataFrame, models: pd.DataFrame, limits: dict[str, float]
 ) -> tuple[Outcome, Outcome]:
-    """Claims 2 and 3 from one shape statistic over every sweep's curves."""
+    """Claims 2 and 3 from one shape statistic over every sweep's curves; claim 3's numbers
+    also hold the Gaussian-FGSM contrast per layer."""
     curves = sweep_curves(sweeps, models, limits)
     outcomes = []
     for spec in (GAUSSIAN_MONOTONIC, FGSM_NON_MONOTONIC):
         numbers = _shape_numbers(spec, curves)
         outcomes.append(
-            Outcome(numbers, *_shape_verdict(spec, numbers, limits["monotonic_majority"]))
+            Outcome(numbers, *shape_verdict(spec, numbers, limits["monotonic_majority"]))
         )
     gauss, fgsm = outcomes
+    fgsm.numbers["contrast"] = shape_contrast(curves, limits)
     gauss.meaning, fgsm.meaning = _shape_meanings(gauss, fgsm)
     return gauss, fgsm
 

@@ -4,6 +4,7 @@ python -m manifold_smoothness summary results/mnist/mlp5x1000/summary.parquet
 python -m manifold_smoothness summary SUMMARY --attack fgsm --strength 0.2
 python -m manifold_smoothness summary SUMMARY --trajectory
 python -m manifold_smoothness compare RUN_A RUN_B    # two finished runs of one study
+python -m manifold_smoothness shape-errors           # error rates of the shape call, simulated
 """
 
 from __future__ import annotations
@@ -80,6 +81,31 @@ def _compare_command(args: argparse.Namespace) -> tuple[str, int]:
     return report(decided, differences), 2 if differ else 0
 
 
+def _shape_errors_command(args: argparse.Namespace) -> tuple[str, int]:
+    import yaml
+
+    from manifold_smoothness.claims_report import markdown_table
+    from manifold_smoothness.claims_spec import check_thresholds
+    from manifold_smoothness.shape_errors import SCALES, error_rates
+
+    with open(args.config) as handle:
+        limits = check_thresholds(yaml.safe_load(handle)["claims"])
+    rows = error_rates(limits, draws=args.draws, n_strengths=args.strengths)
+    header = ["noise scale", "true curve", "error", "rate", "SE"]
+    table = [[r["scale"], r["curve"], r["error"], r["rate"], r["rate_se"]] for r in rows]
+    scales = "; ".join(
+        f"{s.name}: seed sd {s.seed_sd:g}, jackknife se {s.jackknife_se:g}, excursion "
+        f"{s.excursion:g}"
+        for s in SCALES
+    )
+    head = (
+        f"Shape call (min_relative_reversal {limits['min_relative_reversal']:g}, uncertainty_k "
+        f"{limits['uncertainty_k']:g}) on {args.draws} simulated sweeps per row, 3 seeds, "
+        f"{args.strengths} strengths. {scales}."
+    )
+    return "\n".join([head, "", *markdown_table(header, table)]), 0
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="python -m manifold_smoothness")
     commands = main_parser.add_subparsers(dest="command", required=True)
@@ -107,6 +133,17 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", help="the directory the first run ran in (holds results/)")
     compare.add_argument("run_b", help="the directory the second run ran in")
     compare.set_defaults(run=_compare_command)
+    errors = commands.add_parser(
+        "shape-errors",
+        help="false-positive and false-negative rates of the shape call of alpha(strength) on "
+        "simulated sweeps at the small preset's and at paper width's noise",
+    )
+    errors.add_argument(
+        "--config", default="config.yaml", help="config whose claims thresholds are used"
+    )
+    errors.add_argument("--draws", type=int, default=1000, help="simulated sweeps per row")
+    errors.add_argument("--strengths", type=int, default=21, help="strengths per sweep")
+    errors.set_defaults(run=_shape_errors_command)
     return main_parser
 
 

@@ -10,6 +10,7 @@ before any job runs, naming the offending key.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -52,6 +53,27 @@ def drop_removed_attacks(config: dict) -> None:
     """Remove every attack set to null: a --configfile is merged into config.yaml key by key,
     so null is how it takes an attack of config.yaml out of its study."""
     config["attacks"] = {k: v for k, v in config.get("attacks", {}).items() if v is not None}
+
+
+# keys that an earlier version of the study used -> what replaced them and why
+RENAMED_KEYS = {
+    ("claims", "min_alpha_effect"): (
+        "claims.min_relative_reversal (the reversal's depth as a fraction of the curve's own "
+        "excursion, default 0.25): a minimum effect in units of alpha does not travel between "
+        "widths and data sizes"
+    ),
+}
+
+
+def refuse_renamed_keys(config: Mapping) -> None:
+    """A key of an earlier version is refused with its replacement (the schema's 'unexpected
+    key' would not say what to write instead)."""
+    for (section, key), replacement in RENAMED_KEYS.items():
+        if key in (config.get(section) or {}):
+            raise ConfigError(
+                f"config key '{section}.{key}' was replaced by {replacement}; remove it from "
+                "your config file and set the new key if you need another value."
+            )
 
 
 def check_finite(node: object, parts: tuple[str | int, ...] = ()) -> None:
@@ -255,6 +277,25 @@ def check_config(config: Mapping) -> None:
     check_models(config)
     check_attacks(config)
     check_claims(config)
+
+
+def gpu_visible() -> bool:
+    """Whether this machine shows processes an NVIDIA GPU: the driver's device files exist and
+    CUDA_VISIBLE_DEVICES does not hide them. Told without torch, which planning does not load."""
+    hidden = os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1")
+    return not hidden and any(Path("/dev").glob("nvidia[0-9]*"))
+
+
+def device_warning(config: Mapping, gpu: bool) -> str | None:
+    """The warning of a plan that asks for cuda where no GPU is visible (`gpu`), else None: a
+    warning, not an error, as a SLURM run plans on a login node and runs its jobs elsewhere."""
+    if config["device"] != "cuda" or gpu:
+        return None
+    return (
+        "config key 'device': cuda, but this machine shows no GPU; every job run here will "
+        "fail. Set device to auto (cuda where there is one) or cpu, unless the jobs run on GPU "
+        "nodes"
+    )
 
 
 def check_claims(config: Mapping) -> None:

@@ -8,5 +8,6 @@ from manifold_smoothness.stages import read_summary
 def plot_attack(job) -> None:
     from manifold_smoothness import figures
 
-    fig = figures.plot_attack(read_summary(job.input.summary), attack=job.wildcards.attack)
+    summary = read_summary(job.input.summary)
+    fig = figures.plot_attack(summary, job.wildcards.attack, job.params.shape_limits)
     figures.save_figure(fig, job.output.pdf, job.output.png)

@@ -15,7 +15,7 @@ def plot_summary_figure(job) -> None:
     elif figure == "trajectory":
         fig = figures.plot_trajectory(summary)
     elif figure == "accuracy_alpha":
-        fig = figures.plot_accuracy_alpha(summary, job.params.attacks)
+        fig = figures.plot_accuracy_alpha(summary, job.params.attacks, job.params.shape_limits)
     else:
         raise ValueError(f"figure {figure!r} is not drawn from the summary alone")
     figures.save_figure(fig, job.output.pdf, job.output.png)
