@@ -5,8 +5,9 @@ The time is a FLOP model of each job (network passes at the float32 matmul rate;
 probe fits and TwoNN distances at the float64 rate; eigensolves), divided by the cores that run
 the jobs. It is a floor: process starts, I/O and the parts that are not matrix products come on
 top (whole runs took 1.7-2.4x their floor here, README: Performance). The memory is a sum of the
-arrays a job holds at its peak, over the resident size of a Python process with torch, so a
-run that cannot fit is refused while planning, naming the config key that drives it.
+arrays a job holds at its peak, over the resident size of a Python process with torch (within
+0.8-1.2x of Snakemake's max_rss at paper width here), so a run that cannot fit is refused while
+planning, naming the config key that drives it.
 
 Torch-free: the Snakefile imports it while planning (rules/common.smk) and bench/bench_study.py
 reports the same floor beside a finished run.
@@ -36,6 +37,7 @@ EIGH_FLOPS_PER_N3 = 4.0
 # quick and the small preset took per job beyond their floor here (README: Performance).
 FLOOR_FACTORS = (1.7, 2.4)
 JOB_SECONDS = (4.7, 10.0)
+PRESETS_FROM = 2 * 3600  # seconds of the shortest expected run that point to the presets
 PRESETS = (
     "config/paper-cpu.yaml (paper width, 2 networks, ~1 h on 2 cores)",
     "config/small.yaml (the whole design at 64 units, ~30 min)",
@@ -361,7 +363,7 @@ def cost_message(
     )
     where = f"on {parallel} cores" if cores else "of CPU time (on a cluster)"
     top = sorted(((s, t) for s, t in by_stage.items() if t), key=lambda st: -st[1])[:3]
-    stages = "; ".join(f"{s} {duration(t / parallel)}" for s, t in top)
+    stages = "; ".join(f"{s} {duration(t / parallel)}" for s, t in top) if floor >= 60 else ""
     lines = [
         f"Cost estimate of {n_jobs} jobs {where}: about {duration(low)} to {duration(high)}.",
         f"Arithmetic floor {duration(floor)}" + (f" ({stages})" if stages else "") + " at "
@@ -371,7 +373,7 @@ def cost_message(
     ]
     if cfg.get("device") != "cpu" and gpu_visible():
         lines.append("On a GPU the network passes run far faster than this CPU estimate.")
-    if high >= 3600:
+    if low >= PRESETS_FROM:
         lines.append("Shorter runs: --configfile " + "; ".join(PRESETS) + ".")
     lines.append("Silence this with cost_estimate: false (--config cost_estimate=False).")
     return "\n".join(lines)
@@ -381,7 +383,7 @@ def cost_message(
 # memory
 
 # Resident size of a job's Python process once torch, pyarrow and the package are imported
-# (0.81 GB measured here, 2026-12-07).
+# (0.81 GB measured here, 2026-12-07), with Snakemake's script preamble.
 PROCESS_BYTES = 0.85e9
 # Reading a split (parquet -> uint8, the parquet reader's buffers) and its float32 tensor: the
 # peak of data.read_split + data.split_tensors of all of MNIST's training images was 0.69 GB
