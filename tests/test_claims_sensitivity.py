@@ -89,7 +89,7 @@ def test_a_verdict_on_the_edge_of_a_threshold_names_it_and_where_it_flips(
     assert flip["between"][0] < flip["at"] <= flip["between"][1]
     assert flip["at"] == pytest.approx(0.3, abs=0.02)  # the curves' own r
     text = render_markdown(borderline_result)
-    assert "rests on min_relative_reversal = 0.25 (flips to FAIL at 0.3" in text
+    assert "rests on min_relative_reversal = 0.25 (FAIL from 0.3" in text
 
 
 def test_re_deciding_at_the_configured_thresholds_gives_the_verdict(borderline_result) -> None:

@@ -54,9 +54,15 @@ def robustness(claim: dict[str, Any]) -> str:
         return "robust to its thresholds"
     parts = []
     for row in sensitivity["thresholds"]:
-        flips = ", ".join(f"{f['to']} at {_fmt(f['at'])}" for f in row["flips"])
+        # each other verdict with the side of the flip on which it lies
+        flips = ", ".join(
+            f"{f['from']} below {_fmt(f['at'])}"
+            if f["at"] <= row["value"]
+            else f"{f['to']} from {_fmt(f['at'])}"
+            for f in row["flips"]
+        )
         if flips:
-            parts.append(f"{row['key']} = {_fmt(row['value'])} (flips to {flips})")
+            parts.append(f"{row['key']} = {_fmt(row['value'])} ({flips})")
     return "rests on " + "; ".join(parts)
 
 

@@ -287,11 +287,13 @@ CONTRAST = (
     "= 0 for a curve that never turns back). The paper's contrast is Delta > 0: FGSM turns alpha "
     "back, Gaussian noise does not. Uncertainty: parametric bootstrap, {bootstrap} draws of both "
     "curves with each c_i ~ Normal(c_i, s_i) independently, r recomputed on each draw: the SE "
-    "of Delta and its 2.5-97.5% interval. Null: no contrast, Delta = 0. Minimum effect: |Delta| "
+    "of Delta and its basic (reverse-percentile) 95% interval [2 Delta - q_97.5, 2 Delta - q_2.5] "
+    "of the draws' quantiles, clipped to [-1, 1], which corrects the upward bias that noise "
+    "gives r. Null: no contrast, Delta = 0. Minimum effect: |Delta| "
     ">= {min_relative_reversal:g}. Call: 'FGSM reverses more' if the interval lies above 0 and "
     "Delta >= {min_relative_reversal:g}; 'Gaussian reverses more' if it lies below 0 and Delta "
-    "<= -{min_relative_reversal:g}; 'no contrast' otherwise. r of a noisy curve is biased "
-    "upwards (noise alone turns a flat curve back), so Delta is read beside each curve's call."
+    "<= -{min_relative_reversal:g}; 'no contrast' otherwise. Delta is read beside each curve's "
+    "own call."
 )
 CONTRAST_BOOTSTRAP = 2000  # draws of the contrast's parametric bootstrap
 

@@ -709,7 +709,10 @@ def _contrast_rows(
         rng = np.random.default_rng(f_row["layer"])  # the same draws in every run
         boot = _bootstrap_relative(f_row["curve"], rng) - _bootstrap_relative(g_row["curve"], rng)
         delta = f_row["relative_reversal"] - g_row["relative_reversal"]
-        low, high = (float(q) for q in np.quantile(boot, [0.025, 0.975]))
+        # basic (reverse-percentile) interval: r is biased upwards by noise, and the basic
+        # interval corrects a bias that the draws share; Delta lies in [-1, 1]
+        q_low, q_high = (float(q) for q in np.quantile(boot, [0.025, 0.975]))
+        low, high = max(-1.0, 2 * delta - q_high), min(1.0, 2 * delta - q_low)
         rows.append(
             {
                 "model": fgsm["model"],
