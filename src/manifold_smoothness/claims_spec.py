@@ -282,18 +282,18 @@ SENSITIVITY = (
 )
 
 CONTRAST = (
-    "Gaussian-FGSM contrast, one statistic per (model, layer) with both sweeps: Delta = r_FGSM - "
-    "r_Gaussian, the difference of the two curves' relative reversals (shape statistic above; r "
-    "= 0 for a curve that never turns back). The paper's contrast is Delta > 0: FGSM turns alpha "
-    "back, Gaussian noise does not. Uncertainty: parametric bootstrap, {bootstrap} draws of both "
-    "curves with each c_i ~ Normal(c_i, s_i) independently, r recomputed on each draw: the SE "
-    "of Delta and its basic (reverse-percentile) 95% interval [2 Delta - q_97.5, 2 Delta - q_2.5] "
-    "of the draws' quantiles, clipped to [-1, 1], which corrects the upward bias that noise "
-    "gives r. Null: no contrast, Delta = 0. Minimum effect: |Delta| "
-    ">= {min_relative_reversal:g}. Call: 'FGSM reverses more' if the interval lies above 0 and "
-    "Delta >= {min_relative_reversal:g}; 'Gaussian reverses more' if it lies below 0 and Delta "
-    "<= -{min_relative_reversal:g}; 'no contrast' otherwise. Delta is read beside each curve's "
-    "own call."
+    "Gaussian-FGSM contrast, one statistic per (model, layer) with both sweeps: Delta = r_FGSM "
+    "- r_Gaussian, the difference of the two curves' relative reversals (shape statistic "
+    "above; r = 0 for a curve that never turns back). The paper's contrast is Delta > 0: FGSM "
+    "turns alpha back, Gaussian noise does not. Uncertainty: parametric bootstrap, {bootstrap} "
+    "draws of both curves with each c_i ~ Normal(c_i, s_i) independently, r recomputed on each "
+    "draw: the SE of Delta and the interval Delta -+ 1.96 SE, clipped to [-1, 1] (approximate "
+    "near the bounds: r is bounded by 0 and 1 and biased upwards by noise on flat stretches of "
+    "a curve, so the draws give the spread, not the centre). Null: no contrast, Delta = 0. "
+    "Minimum effect: |Delta| >= {min_relative_reversal:g}. Call: 'FGSM reverses more' if the "
+    "interval lies above 0 and Delta >= {min_relative_reversal:g}; 'Gaussian reverses more' "
+    "if it lies below 0 and Delta <= -{min_relative_reversal:g}; 'no contrast' otherwise. "
+    "Delta is read beside each curve's own call."
 )
 CONTRAST_BOOTSTRAP = 2000  # draws of the contrast's parametric bootstrap
 
