@@ -39,7 +39,7 @@ FLOOR_FACTORS = (1.7, 2.4)
 JOB_SECONDS = (4.7, 10.0)
 PRESETS_FROM = 2 * 3600  # seconds of the shortest expected run that point to the presets
 PRESETS = (
-    "config/paper-cpu.yaml (paper width, 2 networks, ~1 h on 2 cores)",
+    "config/paper-cpu.yaml (paper width, 2 networks, 1-2 h on 2 cores)",
     "config/small.yaml (the whole design at 64 units, ~30 min)",
     "config/quick.yaml (~3 min)",
 )
