@@ -32,6 +32,13 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     return result
 
 
+def refused_dry_run(config_file: Path) -> str:
+    """The output of a dry run of the checkout with `config_file`, which must fail."""
+    result = snakemake(ROOT, "-n", "--configfile", str(config_file), check=False)
+    assert result.returncode != 0, result.stdout
+    return result.stdout + result.stderr
+
+
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     """Rule -> job count of a dry run (empty when there is nothing to do)."""
     out = snakemake(workdir, "--dry-run", *args).stdout

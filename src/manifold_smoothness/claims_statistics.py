@@ -312,17 +312,17 @@ class Reversal:
 UNDEFINED_REVERSAL = Reversal(math.nan, math.nan, math.nan, math.nan, None, None, None)
 
 
-def _excursions(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(largest rise, largest fall) of each row of curves: (..., K), K >= 2."""
+def _steps(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, c_j - c_i) over every pair i < j of each row of curves: (..., K), K >= 2."""
     i, j = np.triu_indices(curves.shape[-1], k=1)
-    steps = curves[..., j] - curves[..., i]
-    return steps.max(axis=-1), (-steps).max(axis=-1)
+    return i, j, curves[..., j] - curves[..., i]
 
 
 def relative_reversals(curves: np.ndarray) -> np.ndarray:
     """Relative reversal r = max(0, min(R, F)) / max(R, F) of each row of curves: (..., K);
     0 where the curve is constant. Scale- and shift-free (r of a c + b is r of c, a != 0)."""
-    rise, fall = _excursions(np.asarray(curves, dtype=np.float64))
+    steps = _steps(np.asarray(curves, dtype=np.float64))[2]
+    rise, fall = steps.max(axis=-1), (-steps).max(axis=-1)
     depth = np.maximum(0.0, np.minimum(rise, fall))
     excursion = np.maximum(rise, fall)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -337,8 +337,7 @@ def reversal(curve: np.ndarray, se: np.ndarray) -> Reversal:
     relative reversal r = D / E.
     """
     c, s = np.asarray(curve, dtype=np.float64), np.asarray(se, dtype=np.float64)
-    i, j = np.triu_indices(c.size, k=1)
-    steps = c[j] - c[i]
+    i, j, steps = _steps(c)
     up, down = int(np.argmax(steps)), int(np.argmax(-steps))
     rise, fall = float(steps[up]), float(-steps[down])
     pair, kind = (up, "rise") if rise <= fall else (down, "fall")

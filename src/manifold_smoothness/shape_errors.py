@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manifold_smoothness.claims_statistics import NON_MONOTONIC, curve_shape
+from manifold_smoothness.claims_statistics import NON_MONOTONIC, combined_se, curve_shape
 
 __all__ = ["CURVES", "SCALES", "NoiseScale", "error_rates", "non_monotonic_rate", "true_curve"]
 
@@ -75,11 +75,11 @@ def non_monotonic_rate(
     n_seeds: int = 3,
 ) -> float:
     """Fraction of `draws` simulated sweeps around `curve` (K,) called non-monotonic."""
-    calls = 0
+    calls, jackknife = 0, np.full(n_seeds, scale.jackknife_se)
     for _ in range(draws):
         alpha = curve[:, None] + rng.normal(0.0, scale.seed_sd, (curve.size, n_seeds))
-        pooled = float(alpha.var(axis=1, ddof=1).mean())  # pooled_seed_variance
-        se = np.full(curve.size, np.sqrt(pooled / n_seeds + scale.jackknife_se**2))
+        pooled = float(alpha.var(axis=1, ddof=1).mean())  # pooled_seed_variance, vectorised
+        se = np.array([combined_se(row, jackknife, pooled)[0] for row in alpha])
         shape, _ = curve_shape(
             alpha.mean(axis=1), se, limits["min_relative_reversal"], limits["uncertainty_k"]
         )

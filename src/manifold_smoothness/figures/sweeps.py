@@ -115,8 +115,8 @@ def plot_attack(summary: pd.DataFrame, attack: str, limits: ShapeLimits | None =
             mark_reversals(ax, stats, calls, "strength", "alpha_mean")
         ax.set(xlabel=labels.strength, ylabel=METRIC_LABELS[value])
         ax.grid(alpha=0.3)
-    handles, names = axes[0].get_legend_handles_labels()
-    names = [_layer_label(int(name.split()[-1]), calls) for name in names]
+    handles, _ = axes[0].get_legend_handles_labels()  # one line per layer, in layer order
+    names = [_layer_label(int(layer), calls) for layer in sorted(rows["layer"].unique())]
     title = "hidden layer" + (": shape of alpha, \u25a1 reversal" if calls else "")
     fig.legend(handles, names, loc="outside right center", title=title, fontsize="small")
     n_seeds = rows["seed"].nunique()
