@@ -11,6 +11,7 @@ from manifold_smoothness.activations import (
     read_layer,
     read_metadata,
     record,
+    record_grid,
     write_activations,
 )
 from manifold_smoothness.attacks import AttackSpec, perturb
@@ -133,3 +134,15 @@ def test_record_follows_the_model_to_the_gpu(model, tiny_data):
     hiddens, _, inputs = record(gpu_model, x.cuda(), y.cuda(), PGD_LAYER, 0.1, seed=0)
     assert [h.shape for h in hiddens] == [(len(x), w) for w in model.config.hidden]
     assert inputs[0].shape == (len(x), 784) and inputs[0].dtype == np.float32
+
+
+def test_a_recorded_grid_equals_its_strengths_recorded_one_by_one(model, tiny_data):
+    x, y = tiny_data
+    spec = AttackSpec("fgsm", "layer")
+    strengths = [0.0, 0.05, 0.1]
+    grid = list(record_grid(model, x, y, spec, strengths, seed=0))
+    for strength, (hiddens, norms, inputs) in zip(strengths, grid, strict=True):
+        alone_hiddens, alone_norms, alone_inputs = record(model, x, y, spec, strength, seed=0)
+        assert norms == alone_norms
+        for ours, theirs in zip(hiddens + inputs, alone_hiddens + alone_inputs, strict=True):
+            np.testing.assert_array_equal(ours, theirs)

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from manifold_smoothness import attacks
-from manifold_smoothness.attacks import METHODS, AttackSpec, perturb
+from manifold_smoothness.attacks import METHODS, AttackSpec, perturb, perturb_grid
 from manifold_smoothness.model import LocalErrorMLP
 from manifold_smoothness.training import TrainConfig, train
 
@@ -308,3 +308,57 @@ def test_perturb_follows_the_model_to_the_gpu(trained, tiny_data):
         assert torch.equal(perturb(gpu_model, x, y, AttackSpec(method), 0.3, seed=0), expected)
     for spec in (AttackSpec("fgsm"), AttackSpec("pgd", steps=3, step_size=2.5, random_start=True)):
         assert perturb(gpu_model, x, y, spec, 0.1, seed=0).device == x.device
+
+
+GRID = [0.0, 0.05, 0.1, 0.2]
+
+
+@pytest.mark.parametrize("layer", [-1, 0])
+def test_fgsm_grid_takes_one_gradient_and_equals_fgsm_at_every_strength(
+    trained, tiny_data, layer, monkeypatch
+):
+    x, y = tiny_data
+    calls = []
+    real = attacks.input_gradient_sign
+    monkeypatch.setattr(attacks, "input_gradient_sign", lambda *a: calls.append(1) or real(*a))
+    grid = list(perturb_grid(trained, x, y, AttackSpec("fgsm"), GRID, seed=0, layer=layer))
+    assert len(calls) == 1  # one gradient pass over the 256 rows serves the whole grid
+    monkeypatch.setattr(attacks, "input_gradient_sign", real)
+    assert grid[0] is x
+    for eps, x_adv in zip(GRID[1:], grid[1:], strict=True):
+        assert torch.equal(x_adv, attacks.fgsm(trained, x, y, eps, layer=layer))
+
+
+def test_random_sign_grid_draws_once_and_nests_its_perturbations():
+    x = torch.full((50, 784), 0.5)  # nothing is clipped below eps 0.5
+    y = torch.zeros(50, dtype=torch.long)
+    grid = list(perturb_grid(None, x, y, AttackSpec("random_sign"), GRID, seed=3))
+    directions = [(x_adv - x) / eps for eps, x_adv in zip(GRID[1:], grid[1:], strict=True)]
+    for direction in directions:
+        torch.testing.assert_close(direction, directions[0])
+    assert set(directions[0].unique().round().tolist()) == {-1.0, 1.0}
+    # a grid of one strength is that strength's element of any grid
+    alone = next(perturb_grid(None, x, y, AttackSpec("random_sign"), [0.1], seed=3))
+    assert torch.equal(alone, grid[2])
+
+
+def test_gaussian_grid_draws_each_strength_as_before(tiny_data):
+    x, y = tiny_data
+    grid = list(perturb_grid(None, x, y, AttackSpec("gaussian"), GRID, seed=1))
+    for sigma, x_noisy in zip(GRID[1:], grid[1:], strict=True):
+        generator = torch.Generator().manual_seed(attacks.noise_seed(1, sigma))
+        assert torch.equal(x_noisy, attacks.gaussian(x, sigma, generator))
+
+
+@pytest.mark.parametrize("max_rows", [65536, 300])  # all strengths in one batch; one at a time
+def test_pgd_grid_equals_pgd_strength_by_strength(trained, tiny_data, max_rows):
+    x, y = tiny_data
+    spec = AttackSpec("pgd", steps=3, step_size=2.5, random_start=True)
+    grid = perturb_grid(trained, x, y, spec, GRID, seed=7, layer=0, chunk=200, max_rows=max_rows)
+    for eps, x_adv in zip(GRID, grid, strict=True):
+        if eps == 0:
+            assert x_adv is x
+            continue
+        generator = torch.Generator().manual_seed(attacks.noise_seed(7, eps, "pgd"))
+        expected = attacks.pgd(trained, x, y, eps, 3, 2.5, True, generator, layer=0)
+        assert torch.equal(x_adv, expected)

@@ -74,12 +74,17 @@ def test_doubling_the_width_about_quadruples_the_matrix_products():
     )
 
 
-def test_a_pgd_sweep_costs_its_steps_in_gradient_passes():
+def test_pgd_costs_its_steps_per_strength_and_fgsm_one_gradient_per_grid():
     config = quick_study()
     spec, sizes = config["models"][0], Sizes.from_config(config)
-    clean = budget.recording(None, spec, sizes).net
-    pgd = budget.recording(config["attacks"]["pgd"], spec, sizes).net
-    assert pgd == pytest.approx((4 * config["attacks"]["pgd"]["steps"] + 2) / 2 * clean)
+    grid = [0.0, 0.1, 0.2]
+    clean = budget.recording(None, spec, sizes, grid).net  # three forwards
+    pgd = budget.recording(config["attacks"]["pgd"], spec, sizes, grid).net
+    steps = config["attacks"]["pgd"]["steps"]
+    assert pgd == pytest.approx((4 * steps * 2 + 2 * 3) / (2 * 3) * clean)
+    fgsm = budget.recording({"method": "fgsm"}, spec, sizes, grid).net
+    assert fgsm == pytest.approx((4 + 2 * 3) / (2 * 3) * clean)
+    assert budget.gradient_passes({"method": "fgsm"}, [0.0]) == 0
 
 
 def test_jobs_without_arithmetic_cost_nothing():

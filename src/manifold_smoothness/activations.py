@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import torch
 
-from manifold_smoothness.attacks import AttackSpec, perturb, perturbation_norms
+from manifold_smoothness.attacks import AttackSpec, perturb_grid, perturbation_norms
 from manifold_smoothness.devices import model_device
 from manifold_smoothness.model import LocalErrorMLP
 from manifold_smoothness.storage import read_schema, read_table, table_metadata, write_table
@@ -53,6 +54,51 @@ def hiddens(model: LocalErrorMLP, x: torch.Tensor, chunk: int = 2000) -> list[np
     return [torch.cat([p[l] for p in parts]).cpu().numpy() for l in range(model.n_layers)]
 
 
+def record_grid(
+    model: LocalErrorMLP,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    spec: AttackSpec,
+    strengths: list[float],
+    seed: int,
+    chunk: int = 2000,
+) -> Iterator[tuple[list[np.ndarray], list[dict[str, float]], list[np.ndarray]]]:
+    """For each strength in order: the attacked inputs' activations (one (n, N_l) float32
+    array per layer), the realised perturbation norms per layer, and per layer the (n, 784)
+    float32 inputs that entered it. With target `layer` (gradient methods), layer l sees inputs
+    attacked through its own readout; otherwise all layers see the same inputs (the same
+    array, repeated). The attacks of a grid share their work (attacks.perturb_grid)."""
+    model.eval()
+    if spec.target == "layer":
+        grids = [
+            perturb_grid(model, x, y, spec, strengths, seed, layer, chunk)
+            for layer in range(model.n_layers)
+        ]
+        for attacked in zip(*grids, strict=True):
+            if all(x_adv is x for x_adv in attacked):  # strength 0: one shared clean input
+                yield _record_shared(model, x, x, chunk)
+                continue
+            yield (
+                [hiddens(model, x_adv, chunk)[layer] for layer, x_adv in enumerate(attacked)],
+                [perturbation_norms(x, x_adv) for x_adv in attacked],
+                [_numpy_inputs(x_adv) for x_adv in attacked],
+            )
+        return
+    for x_adv in perturb_grid(model, x, y, spec, strengths, seed, -1, chunk):
+        yield _record_shared(model, x, x_adv, chunk)
+
+
+def _record_shared(model: LocalErrorMLP, x: torch.Tensor, x_adv: torch.Tensor, chunk: int):
+    """record_grid's triple when every layer sees the same inputs x_adv (the same array,
+    repeated)."""
+    n_layers = model.n_layers
+    return (
+        hiddens(model, x_adv, chunk),
+        [perturbation_norms(x, x_adv)] * n_layers,
+        [_numpy_inputs(x_adv)] * n_layers,
+    )
+
+
 def record(
     model: LocalErrorMLP,
     x: torch.Tensor,
@@ -62,26 +108,8 @@ def record(
     seed: int,
     chunk: int = 2000,
 ) -> tuple[list[np.ndarray], list[dict[str, float]], list[np.ndarray]]:
-    """The attacked inputs' activations (one (n, N_l) float32 array per layer), the realised
-    perturbation norms per layer, and per layer the (n, 784) float32 inputs that entered it.
-    With target `layer` (gradient methods), layer l sees inputs attacked through its own
-    readout; otherwise all layers see the same inputs (the same array, repeated)."""
-    model.eval()
-    if spec.target == "layer" and strength > 0:
-        layers, norms, inputs = [], [], []
-        for layer in range(model.n_layers):
-            x_adv = perturb(model, x, y, spec, strength, seed, layer, chunk)
-            layers.append(hiddens(model, x_adv, chunk)[layer])
-            norms.append(perturbation_norms(x, x_adv))
-            inputs.append(_numpy_inputs(x_adv))
-        return layers, norms, inputs
-    x_adv = perturb(model, x, y, spec, strength, seed, -1, chunk)
-    n_layers = model.n_layers
-    return (
-        hiddens(model, x_adv, chunk),
-        [perturbation_norms(x, x_adv)] * n_layers,
-        [_numpy_inputs(x_adv)] * n_layers,
-    )
+    """record_grid for a grid of one strength."""
+    return next(record_grid(model, x, y, spec, [strength], seed, chunk))
 
 
 def _numpy_inputs(x: torch.Tensor) -> np.ndarray:

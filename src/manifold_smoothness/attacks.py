@@ -15,7 +15,7 @@ input it was given. Random draws are made on the CPU, so a seed gives the same d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -24,6 +24,7 @@ from torch import nn
 
 from manifold_smoothness.devices import model_device
 from manifold_smoothness.model import LocalErrorMLP
+from manifold_smoothness.study import PGD_GRID_ROWS
 
 METHODS = ("gaussian", "fgsm", "random_sign", "pgd")
 TARGETS = ("output", "layer")  # whose readout a gradient method differentiates
@@ -128,10 +129,14 @@ def random_sign(x: torch.Tensor, eps: float, generator: torch.Generator) -> torc
     """x' = clip(x + eps * sign(xi), 0, 1) with xi ~ N(0, I): a fair +-1 per pixel, the L-inf
     budget of FGSM without its adversarial direction. x: (n, 784); `generator` is a CPU
     generator; the result is on x's device."""
+    return (x + eps * fair_signs(x, generator)).clamp_(0.0, 1.0)
+
+
+def fair_signs(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A fair +-1 per element of x, sign(xi) with xi ~ N(0, 1) drawn with the CPU `generator`
+    (xi == 0, probability ~0, counts as +1), on x's device."""
     xi = torch.randn(x.shape, generator=generator, dtype=x.dtype)
-    # xi == 0 (probability ~0) counts as +1, so every pixel moves by exactly eps before clipping
-    sign = torch.where(xi < 0, -1.0, 1.0).to(x.dtype)
-    return (x + eps * sign.to(x.device)).clamp_(0.0, 1.0)
+    return torch.where(xi < 0, -1.0, 1.0).to(dtype=x.dtype, device=x.device)
 
 
 def input_gradient_sign(
@@ -171,13 +176,13 @@ def _pgd_steps(
     x: torch.Tensor,
     start: torch.Tensor,
     y: torch.Tensor,
-    eps: float,
+    eps: float | torch.Tensor,
     steps: int,
-    alpha: float,
+    alpha: float | torch.Tensor,
     layer: int,
 ) -> torch.Tensor:
     """`steps` signed-gradient steps of size alpha from `start`, projected on the eps ball
-    around x and the image range."""
+    around x and the image range; eps and alpha are numbers or per-row columns (n, 1)."""
     lower, upper = x - eps, x + eps
     x_adv = start
     for _ in range(steps):
@@ -221,6 +226,109 @@ def _chunked(attack, x: torch.Tensor, *per_sample: torch.Tensor, chunk: int) -> 
     )
 
 
+def grid_seed(model_seed: int, method: str) -> int:
+    """Seed of the one draw that serves every strength of a random-sign grid: the signs are
+    drawn once per (model seed, method), and strength eps scales them, so the perturbations of
+    a grid are nested like FGSM's (one direction, growing budget)."""
+    return noise_seed(model_seed, 0.0, method)
+
+
+def perturb_grid(
+    model: LocalErrorMLP,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    spec: AttackSpec,
+    strengths: list[float],
+    seed: int,
+    layer: int = -1,
+    chunk: int = 2000,
+    max_rows: int = PGD_GRID_ROWS,
+) -> Iterator[torch.Tensor]:
+    """The attacked versions of x (n, 784), one per strength in order, on x's device; strength
+    0 is x itself. Work shared by the grid is done once: FGSM takes one input gradient and
+    random-sign one draw for all strengths (both perturbations are eps * a fixed sign); PGD
+    runs all strengths of a group of at most `max_rows` // n strengths as one batch, chunks of
+    `chunk` stacked rows per gradient pass; Gaussian noise is drawn per strength (seeded by
+    (seed, strength)). Lazy: each result is made when it is asked for (PGD's per group)."""
+    for strength in strengths:
+        if strength < 0:
+            raise ValueError(f"attack strength must be >= 0, got {strength}")
+    if spec.method == "gaussian":
+        for strength in strengths:
+            yield gaussian(x, strength, _generator(seed, strength, "gaussian")) if strength else x
+    elif spec.method in ("fgsm", "random_sign"):
+        direction = None
+        for strength in strengths:
+            if strength == 0:
+                yield x
+                continue
+            if direction is None:
+                direction = _sign_direction(model, x, y, spec, seed, layer, chunk)
+            yield (x + strength * direction).clamp_(0.0, 1.0).detach()
+    elif spec.method == "pgd":
+        group = max(1, max_rows // max(1, len(x)))
+        for first in range(0, len(strengths), group):
+            yield from _pgd_grid(
+                model, x, y, spec, strengths[first : first + group], seed, layer, chunk
+            )
+    else:
+        raise NotImplementedError(f"attack method {spec.method!r} is in METHODS; implement it here")
+
+
+def _sign_direction(
+    model: LocalErrorMLP,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    spec: AttackSpec,
+    seed: int,
+    layer: int,
+    chunk: int,
+) -> torch.Tensor:
+    """The +-1 direction that FGSM (sign of the input gradient at x) or random-sign (a fair
+    draw, seeded by grid_seed) moves every pixel along, on x's device."""
+    if spec.method == "random_sign":
+        return fair_signs(x, torch.Generator().manual_seed(grid_seed(seed, "random_sign")))
+    return _chunked(lambda xc, yc: input_gradient_sign(model, xc, yc, layer), x, y, chunk=chunk)
+
+
+def _pgd_grid(
+    model: LocalErrorMLP,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    spec: AttackSpec,
+    strengths: list[float],
+    seed: int,
+    layer: int,
+    chunk: int,
+) -> list[torch.Tensor]:
+    """PGD at every strength of `strengths`, run as one stacked batch (strength-major), with
+    each strength's start drawn as `perturb` draws it; strength 0 is x."""
+    active = [s for s in strengths if s > 0]
+    if not active:
+        return [x for _ in strengths]
+    n = len(x)
+    starts = [
+        uniform_start(x, s, _generator(seed, s, "pgd")) if spec.random_start else x for s in active
+    ]
+
+    # per-row budgets and steps, each rounded from double once as a Python scalar would be
+    def per_row(values: list[float]) -> torch.Tensor:
+        return torch.tensor(values, dtype=x.dtype, device=x.device).repeat_interleave(n)[:, None]
+
+    step = per_row([spec.step_size * s / spec.steps for s in active])
+    stacked = _chunked(
+        lambda xc, sc, yc, ec, ac: _pgd_steps(model, xc, sc, yc, ec, spec.steps, ac, layer),
+        x.repeat(len(active), 1),
+        torch.cat(starts),
+        y.repeat(len(active)),
+        per_row(active),
+        step,
+        chunk=chunk,
+    )
+    results = iter(stacked.split(n))
+    return [next(results) if s > 0 else x for s in strengths]
+
+
 def perturb(
     model: LocalErrorMLP,
     x: torch.Tensor,
@@ -231,33 +339,11 @@ def perturb(
     layer: int = -1,
     chunk: int = 2000,
 ) -> torch.Tensor:
-    """The attacked version of x (n, 784), on x's device; strength 0 is x itself. Random draws
-    are seeded by (seed, strength, method); `layer` is the readout a gradient method
-    differentiates. Gradient methods run over chunks of `chunk` rows to bound memory."""
-    if strength < 0:
-        raise ValueError(f"attack strength must be >= 0, got {strength}")
-    if strength == 0:
-        return x
-    if spec.method == "gaussian":
-        return gaussian(x, strength, _generator(seed, strength, "gaussian"))
-    if spec.method == "random_sign":
-        return random_sign(x, strength, _generator(seed, strength, "random_sign"))
-    if spec.method == "fgsm":
-        return _chunked(lambda xc, yc: fgsm(model, xc, yc, strength, layer), x, y, chunk=chunk)
-    if spec.method == "pgd":
-        # the start is drawn for all of x at once, so the draws do not depend on `chunk`
-        start = x
-        if spec.random_start:
-            start = uniform_start(x, strength, _generator(seed, strength, "pgd"))
-        alpha = spec.step_size * strength / spec.steps
-        return _chunked(
-            lambda xc, sc, yc: _pgd_steps(model, xc, sc, yc, strength, spec.steps, alpha, layer),
-            x,
-            start,
-            y,
-            chunk=chunk,
-        )
-    raise NotImplementedError(f"attack method {spec.method!r} is in METHODS; implement it here")
+    """The attacked version of x (n, 784) at one strength, on x's device: the element of
+    `perturb_grid` for a grid of that strength alone (the same draws and steps as in any
+    grid). `layer` is the readout a gradient method differentiates; gradient methods run over
+    chunks of `chunk` rows to bound memory."""
+    return next(perturb_grid(model, x, y, spec, [strength], seed, layer, chunk))
 
 
 def perturbation_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, float]:

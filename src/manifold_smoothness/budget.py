@@ -26,7 +26,7 @@ from pathlib import Path
 from manifold_smoothness import targets
 from manifold_smoothness.config import ConfigError, gpu_visible, key_path
 from manifold_smoothness.sources import N_CLASSES, N_PIXELS, N_TEST, N_TRAIN
-from manifold_smoothness.study import CLEAN
+from manifold_smoothness.study import CLEAN, PGD_GRID_ROWS
 
 PROBE_ITERATIONS = 150  # L-BFGS iterations of a typical probe fit (probe.max_iter caps them)
 # One eigvalsh of N x N costs about as long as 4 N^3 FLOPs at the float64 matmul rate: 0.117 s
@@ -201,40 +201,50 @@ def final_probe(spec: Mapping, sizes: Sizes) -> Work:
     return work
 
 
-def gradient_passes(entry: Mapping | None) -> int:
-    """Gradient passes of one input condition: fgsm 1, pgd `steps`, none for noise or clean."""
+def gradient_passes(entry: Mapping | None, grid: list[float]) -> int:
+    """Gradient passes of one grid of an attack (attacks.perturb_grid): fgsm one for the whole
+    grid (its sign at the clean input serves every eps), pgd `steps` per non-zero strength,
+    none for noise or the clean images."""
     method = entry["method"] if entry else CLEAN
-    return {"fgsm": 1, "pgd": (entry or {}).get("steps", 0)}.get(method, 0)
+    attacked = sum(1 for strength in grid if strength > 0)
+    if method == "fgsm":
+        return 1 if attacked else 0
+    if method == "pgd":
+        return entry.get("steps", 0) * attacked
+    return 0
+
+
+def attacked_rows(entry: Mapping | None, grid: list[float], n: int) -> int:
+    """Image rows one input set of a recording holds at its peak (attacks.perturb_grid): PGD
+    a group of strengths of at most study.PGD_GRID_ROWS rows, three times (starts, clean
+    copies, results); the others the attacked images and their noise or direction."""
+    if entry is not None and entry["method"] == "pgd":
+        attacked = sum(1 for strength in grid if strength > 0)
+        return 3 * n * min(max(1, PGD_GRID_ROWS // n), max(attacked, 1))
+    return 2 * n
 
 
 def layer_target(entry: Mapping | None) -> bool:
     return entry is not None and entry.get("target") == "layer"
 
 
-def recording(entry: Mapping | None, spec: Mapping, sizes: Sizes) -> Work:
-    """Recording one input condition (entry None: the clean images): its gradient passes, a
-    forward and the inputs' TwoNN.
+def recording(entry: Mapping | None, spec: Mapping, sizes: Sizes, grid: list[float]) -> Work:
+    """Recording one grid of an input condition (entry None: the clean images): its gradient
+    passes, a forward and the inputs' TwoNN per strength.
 
     A gradient pass is a forward and the input gradients, 4P per image; with target `layer`
     every layer l is attacked through its own readout, 4 P_1..l per pass, and recorded by a
     forward to it, 2 P_1..l, and each layer saw its own inputs (L TwoNN estimates); otherwise
-    one forward of 2P and one TwoNN estimate."""
+    one forward of 2P and one TwoNN estimate per strength."""
     weights, n = layer_weights(spec), sizes.n_test
-    passes = gradient_passes(entry)
+    passes, forwards = gradient_passes(entry, grid), len(grid)
     if layer_target(entry):
         reach = [sum(weights[: k + 1]) for k in range(len(weights))]
-        return Work(net=sum(n * (4 * passes + 2) * r for r in reach)) + twonn(sizes.m).scaled(
-            len(weights)
-        )
-    return Work(net=n * (4 * passes + 2) * sum(weights)) + twonn(sizes.m)
-
-
-def condition(entry: Mapping | None, spec: Mapping, sizes: Sizes) -> tuple[Work, int]:
-    """One input condition (entry None: the clean images), recorded and its spectra computed,
-    and its count of gradient passes."""
-    work = recording(entry, spec, sizes) + spectra(list(spec["hidden"]), sizes)
-    layers = len(spec["hidden"]) if layer_target(entry) else 1
-    return work, gradient_passes(entry) * layers
+        net = sum(n * (4 * passes + 2 * forwards) * r for r in reach)
+        return Work(net=net) + twonn(sizes.m).scaled(len(weights) * forwards)
+    return Work(net=n * (4 * passes + 2 * forwards) * sum(weights)) + twonn(sizes.m).scaled(
+        forwards
+    )
 
 
 def model_terms(cfg: Mapping, spec: Mapping, sizes: Sizes, rates: Rates) -> list[tuple]:
@@ -250,12 +260,13 @@ def model_terms(cfg: Mapping, spec: Mapping, sizes: Sizes, rates: Rates) -> list
     for attack in targets.model_conditions(cfg, name):
         entry = cfg["attacks"].get(attack)  # None: the clean images
         grid = targets.grid(cfg, attack)
-        work, passes = condition(entry, spec, sizes)
-        conditions += work.scaled(len(grid))
+        conditions += recording(entry, spec, sizes, grid)
+        conditions += spectra(hidden, sizes).scaled(len(grid))
+        passes = gradient_passes(entry, grid) * (n_layers if layer_target(entry) else 1)
         n_cond += len(grid)
-        grads += passes * len(grid)
+        grads += passes
         n_sets += len(grid) * (n_layers if layer_target(entry) else 1)
-        parts.append(f"{attack} {len(grid)}" + (f" x {passes} gradient passes" if passes else ""))
+        parts.append(f"{attack} {len(grid)}" + (f" ({passes} gradient passes)" if passes else ""))
     spectra_text = f"sum_l {sizes.n_test} x N_l^2 + {sizes.solves} eigensolves per layer" + (
         f" (jackknife {sizes.blocks} blocks)" if sizes.blocks else ""
     )
@@ -277,7 +288,7 @@ def model_terms(cfg: Mapping, spec: Mapping, sizes: Sizes, rates: Rates) -> list
         (
             f"conditions ({n_cond})",
             conditions,
-            f"{', '.join(parts)} (strengths x passes each): "
+            f"{', '.join(parts)} (strengths): "
             + (f"{grads} gradient passes of 4P_1..l x {sizes.n_test}, " if grads else "")
             + f"forwards 2P_1..l x {sizes.n_test}, {spectra_text} each, {twonn_text} x "
             f"{n_sets} input sets",
@@ -327,10 +338,10 @@ def job_work(cfg: Mapping, rule: str, wildcards: Mapping[str, str]) -> Work:
         return final_probe(spec, sizes)
     if attack is None:
         return Work()
-    grid = len(targets.grid(cfg, attack))
+    grid = targets.grid(cfg, attack)
     if stage == "record_activations":
-        return recording(cfg["attacks"].get(attack), spec, sizes).scaled(grid)
-    return spectra(list(spec["hidden"]), sizes).scaled(grid)
+        return recording(cfg["attacks"].get(attack), spec, sizes, grid)
+    return spectra(list(spec["hidden"]), sizes).scaled(len(grid))
 
 
 def duration(seconds: float) -> str:
@@ -483,13 +494,22 @@ def job_memory(cfg: Mapping, index: int, stage: str, attack: str | None = None) 
     if stage == "record_activations":
         entry = cfg["attacks"].get(attack)
         inputs = len(hidden) if layer_target(entry) else 1
-        graph = 3 * F32 * min(FORWARD_CHUNK, sizes.n_test) * units if gradient_passes(entry) else 0
+        grid = targets.grid(cfg, attack)
+        graph = (
+            3 * F32 * min(FORWARD_CHUNK, sizes.n_test) * units
+            if gradient_passes(entry, grid)
+            else 0
+        )
         return [
             test_data,
             model,
             # activations and their parquet file being written
             Term(3 * F32 * sizes.n_test * units, "activations", (width, "analysis.samples")),
-            Term(F32 * sizes.n_test * N_PIXELS * inputs, "attacked inputs", ("analysis.samples",)),
+            Term(
+                F32 * N_PIXELS * attacked_rows(entry, grid, sizes.n_test) * inputs,
+                "attacked inputs",
+                ("analysis.samples",),
+            ),
             Term(graph, "a chunk's gradients", (width,)),
             twonn_rows,
         ]

@@ -20,6 +20,9 @@ MODEL_FIGURES = ("training", "spectra", "layers", "trajectory", "accuracy_alpha"
 SUMMARY_FIGURES = ("layers", "trajectory", "accuracy_alpha")  # drawn from summary.parquet alone
 STUDY_FIGURES = ("generalization",)  # one per dataset, across all its models
 FIGURE_FORMATS = ("pdf", "png")
+# PGD runs the strengths of a grid as one batch of at most this many attacked image rows
+# (attacks.perturb_grid); budget.py sizes a record job's memory by it.
+PGD_GRID_ROWS = 65536
 RESERVED_NAMES = (CLEAN, *MODEL_FIGURES, *STUDY_FIGURES, "snapshots")  # not an attack's name
 
 # Result paths, as Snakemake patterns ({wildcard}); str.format fills them for one target.

@@ -45,9 +45,12 @@ def record_activations(job) -> None:
     # the clean condition is strength 0, which every method leaves untouched
     spec = AttackSpec.from_config(p.spec) if p.spec else AttackSpec("gaussian")
     rows = sampling.dimension_rows(len(keep), p.dimension_samples)
-    for strength, path in zip(p.strengths, job.output.activations, strict=True):
+    for path, strength in zip(job.output.activations, p.strengths, strict=True):
         check_strength_path(path, strength)
-        hiddens, norms, inputs = activations.record(model, x, y, spec, strength, p.seed)
+    grid = activations.record_grid(model, x, y, spec, p.strengths, p.seed)
+    for strength, path, (hiddens, norms, inputs) in zip(
+        p.strengths, job.output.activations, grid, strict=True
+    ):
         dims = intrinsic.input_dimensions(inputs, rows)
         meta = {
             **expected,
