@@ -5,7 +5,8 @@
 
 Rows: 1 training (FLOP rate vs matmul peak, local vs backprop), 2 one condition through
 Snakemake vs in-process, 3 eigen-spectrum variants, 4 planning (dry-run CPU time), 5 the
-default study's wall time vs its FLOP floor, plus peak RSS and disk use of an existing run.
+default study's wall time vs its FLOP floor, plus peak RSS and disk use of an existing run (6),
+7 each attack method's analysed condition vs its floor, 8 one snapshot analysis.
 Reduced sizes are said so in the notes under the table. About 5 minutes on 2 CPU cores.
 """
 
@@ -32,7 +33,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--repeat", type=int, default=3, help="repeats per timing (median)")
-    parser.add_argument("--only", default="1,2,3,4,5", help="rows to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5,7", help="rows to run, e.g. 1,3")
     parser.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
     parser.add_argument(
@@ -80,6 +81,7 @@ def main() -> int:
             ("3", "bench_spectrum"),
             ("4", "bench_planning"),
             ("5", "bench_study"),
+            ("7", "bench_conditions"),
         ):
             if key not in only:
                 continue

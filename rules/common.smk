@@ -1,6 +1,7 @@
 # Helpers shared by the rules: paths, condition lists, params. No rule bodies here; the logic
 # lives in manifold_smoothness.targets, .study and .provenance (unit-tested without Snakemake).
 import json
+from functools import cache
 from pathlib import Path
 
 from manifold_smoothness import targets
@@ -64,10 +65,11 @@ def stage_script(stage):
     return f"scripts/{stage}.py"
 
 
+@cache
 def stage_code(stage):
     """Hash of the code a stage's script runs (its imports, followed from the source): editing
     it reruns the stage through the params trigger, and training never resumes a checkpoint
-    written by other code."""
+    written by other code. Once per stage: the per-attack rules share their stage's hash."""
     return code_hash(SCRIPTS / f"{stage}.py", src=SRC)
 
 
