@@ -133,8 +133,10 @@ def test_dead_and_round_off_constant_units_contribute_nothing() -> None:
     assert np.all(np.isfinite(W)) and np.all(np.isfinite(b))
     assert np.abs(W[:, D:]).max() < 1e-12
     W_ref, b_ref = fit_probe_weights(h_train, y_train, n_classes=4)
-    np.testing.assert_allclose(W[:, :D], W_ref, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(b, b_ref, rtol=0, atol=1e-9)
+    # the same minimiser to the solve's tolerance (max |gradient| 1e-6, so |dW| <= 1e-6 / l2 at
+    # worst): the float32 phase rounds differently with three more columns
+    np.testing.assert_allclose(W[:, :D], W_ref, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(b, b_ref, rtol=0, atol=1e-4)
     padded = fit_probe(padded_train, y_train, padded_test, y_test, n_classes=4)
     plain = fit_probe(h_train, y_train, h_test, y_test, n_classes=4)
     assert padded.test_accuracy == plain.test_accuracy

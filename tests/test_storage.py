@@ -27,11 +27,14 @@ def activations() -> pa.Table:
     return pa.table({"h1": pa.array(values)})
 
 
-@pytest.fixture
-def stored(tmp_path: Path) -> tuple[Path, pa.Table]:
+@pytest.fixture(params=[False, True], ids=["zstd", "scratch-lz4"])
+def stored(tmp_path: Path, request) -> tuple[Path, pa.Table]:
+    """A checksummed file as the results (zstd) and as the activations (scratch: lz4) are."""
     path = tmp_path / "activations.parquet"
     table = activations()
-    write_table(table, path, metadata={"layer": "1"})
+    write_table(table, path, metadata={"layer": "1"}, scratch=request.param)
+    codec = pq.ParquetFile(path).metadata.row_group(0).column(0).compression
+    assert codec == ("LZ4" if request.param else "ZSTD")
     return path, table
 
 

@@ -141,7 +141,7 @@ def write_activations(
     meta["perturbation"] = json.dumps(norms)
     meta["versions"] = json.dumps(package_versions())
     meta["n_layers"] = str(len(hiddens))
-    write_table(activations_table(sample, labels, hiddens), path, metadata=meta)
+    write_table(activations_table(sample, labels, hiddens), path, metadata=meta, scratch=True)
 
 
 def read_layer(path: str | Path, layer: int) -> np.ndarray:

@@ -43,15 +43,24 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def write_table(table: pa.Table, path: str | Path, metadata: dict[str, str] | None = None) -> None:
-    """Write `table` as zstd-compressed parquet with page checksums, atomically, with string
-    key-value metadata."""
+def write_table(
+    table: pa.Table,
+    path: str | Path,
+    metadata: dict[str, str] | None = None,
+    *,
+    scratch: bool = False,
+) -> None:
+    """Write `table` as parquet with page checksums, atomically, with string key-value
+    metadata: zstd-compressed, or with `scratch` (files that one later job reads once, such
+    as activations) lz4 without dictionary encoding, which writes ~1.7x and reads ~2x faster
+    for ~20 % more bytes (README: Performance)."""
     if metadata:
         merged = dict(table.schema.metadata or {})
         merged.update({str(k).encode(): str(v).encode() for k, v in metadata.items()})
         table = table.replace_schema_metadata(merged)
+    codec = {"compression": "lz4", "use_dictionary": False} if scratch else {"compression": "zstd"}
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", write_page_checksum=True)
+        pq.write_table(table, tmp, write_page_checksum=True, **codec)
 
 
 def _parquet(path: str | Path, read, what: str = "parquet file"):

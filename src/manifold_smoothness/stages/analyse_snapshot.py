@@ -62,4 +62,4 @@ def analyse_snapshot(job) -> None:
     }
     write_table(table, job.output.spectrum, metadata=meta)
     log.info("epoch %s: accuracy per layer %s", p.epoch, " ".join(f"{a:.4f}" for a in accuracies))
-    probe_state(job, model, format_epoch(p.epoch), test_layers=layers)
+    probe_state(job, model, format_epoch(p.epoch), test_layers=layers, test=test)

@@ -19,17 +19,18 @@ def fit_probe(job) -> None:
     probe_state(job, model, "final")
 
 
-def probe_state(job, model, epoch, test_layers=None) -> None:
+def probe_state(job, model, epoch, test_layers=None, test=None) -> None:
     """Fit and score the probe of every layer of one network state; write job.output.probe.
 
-    `test_layers`: the state's activations of the analysed test images, if already computed."""
+    `test_layers`: the state's activations of the analysed test images, if already computed;
+    `test`: the test split, if already read."""
     from manifold_smoothness import activations, data, probe
     from manifold_smoothness.devices import resolve_device
     from manifold_smoothness.storage import write_table
 
     p, w = job.params, job.wildcards
     model = model.to(resolve_device(p.device))
-    test = data.read_split(job.input.test)
+    test = data.read_split(job.input.test) if test is None else test
     keep = data.stratified_subset(test.labels, p.samples)
     if test_layers is None:
         x_test, _ = data.split_tensors(test)
