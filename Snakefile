@@ -32,10 +32,11 @@ include: "rules/train.smk"
 include: "rules/activations.smk"
 include: "rules/spectra.smk"
 include: "rules/figures.smk"
+include: "rules/audit.smk"
 include: "rules/claims.smk"
 
 
 rule all:
     default_target: True
     input:
-        targets.all_targets(config),
+        targets.all_targets(config) + audit_files(),

@@ -4,6 +4,7 @@ rule check_claims:
     input:
         in_study,
         summaries=model_summaries,
+        audits=lambda wildcards: audit_files(wildcards.dataset),
     output:
         md=f"{CLAIMS_DIR}/{{dataset}}.md",
         json=f"{CLAIMS_DIR}/{{dataset}}.json",

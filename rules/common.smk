@@ -6,7 +6,7 @@ from pathlib import Path
 
 from manifold_smoothness import targets
 from manifold_smoothness.budget import check_memory, cost_message
-from manifold_smoothness.config import check_config, device_warning, gpu_visible
+from manifold_smoothness.config import audit_enabled, check_config, device_warning, gpu_visible
 from manifold_smoothness.provenance import code_hash
 from manifold_smoothness.study import (
     CLAIMS_DIR,

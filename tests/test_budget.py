@@ -38,6 +38,8 @@ def study_jobs(config: dict) -> list[tuple[str, dict[str, str]]]:
             for attack in targets.model_conditions(config, model):
                 jobs += [(f"record_activations_{attack}", wildcards)]
                 jobs += [(f"compute_spectrum_{attack}", wildcards)]
+            if config["audit"]["budgets"] and len(targets.model_conditions(config, model)) > 1:
+                jobs.append(("audit_attacks", wildcards))
     return jobs
 
 

@@ -70,6 +70,7 @@ def tiny_study() -> dict:
         fit_window=[2, 100], short_window=[2, 20], jackknife_blocks=4, dimension_samples=100
     )
     config["analysis"]["probe"]["train_samples"] = 200
+    config["audit"] = {"budgets": [0.1, 0.3], "samples": 100, "pgd_steps": 3, "apgd_iterations": 3}
     validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"), set_default=True)
     check_config(config)
     return config
@@ -243,14 +244,35 @@ def spec_plot_generalization(c, w, _):
     return inputs, figure("generalization", w, STUDY_FIGURE_DIR), "{dataset}", {}, 1
 
 
+def audit_files(c: dict, dataset: str) -> list[str]:
+    """rules/audit.smk's audit_files: every seed of every model with attack sweeps."""
+    if not c["audit"]["budgets"]:
+        return []
+    return [
+        seed_file("audit.parquet", {"dataset": d, "model": m, "seed": s})
+        for d, m in targets.models(c)
+        if d == dataset and len(targets.model_conditions(c, m)) > 1
+        for s in c["seeds"]
+    ]
+
+
 def spec_check_claims(c, w, _):
     outputs = {ext: f"{CLAIMS_DIR}/{{dataset}}.{ext}".format(**w) for ext in ("md", "json", "html")}
     params = {
         "thresholds": canonical({k: v for k, v in c["claims"].items() if k != "input_dimension"}),
         "input_dimension": c["claims"]["input_dimension"],
     }
-    inputs = {"summaries": targets.summary_files(c, w["dataset"])}
+    inputs = {
+        "summaries": targets.summary_files(c, w["dataset"]),
+        "audits": audit_files(c, w["dataset"]),
+    }
     return inputs, outputs, "{dataset}", params, 1
+
+
+def spec_audit_attacks(c, w, _):
+    inputs = {"model": seed_file("model.pt", w), "test": data_files(w)["test"]}
+    params = {"audit": canonical(c["audit"]), "seed": int(w["seed"]), "device": c["device"]}
+    return inputs, {"audit": seed_file("audit.parquet", w)}, PER_SEED, params, c["threads"]
 
 
 def spec_record_config(c, w, _):
@@ -491,7 +513,22 @@ def test_summarize_spectra_has_a_row_per_seed_input_and_layer(summarized, study)
     assert frame.query("attack == 'clean'")["alpha"].notna().all()
 
 
-def test_check_claims_gives_three_verdicts(stage, summarized):
+@pytest.fixture(scope="module")
+def audited(stage, study, trained):
+    return [stage("audit_attacks", dataset=DATASET, model=MODEL, seed=s) for s in study["seeds"]]
+
+
+def test_audit_attacks_gives_every_attack_at_every_budget(audited, study):
+    budgets = [0.0, *study["audit"]["budgets"]]
+    for job in audited:
+        frame = read_table(job.output.audit).to_pandas()
+        assert sorted(frame.budget.unique()) == budgets
+        assert set(frame.attack) == {"fgsm", "pgd", "apgd_ce", "apgd_dlr", "worst"}
+        assert (frame[frame.budget == 0].accuracy == frame.clean.iloc[0]).all()
+        assert "worst-case accuracy per budget" in logged(job)
+
+
+def test_check_claims_gives_three_verdicts(stage, summarized, audited):
     job = stage("check_claims", dataset=DATASET)
     result = json.loads(Path(job.output.json).read_text())
     verdicts = [claim["verdict"] for claim in result["claims"]]
@@ -499,6 +536,14 @@ def test_check_claims_gives_three_verdicts(stage, summarized):
     assert [m["name"] for m in result["models"]] == [MODEL]
     assert Path(job.output.md).read_text().strip()
     assert "Claims check: mnist" in Path(job.output.html).read_text()
+    # the audit's checks, one per check, with their numbers
+    assert [c["check"] for c in result["audit"]["checks"]] == [
+        "iterative attacks at least as strong as FGSM",
+        "accuracy near 0 at a large budget",
+        "no zero gradients",
+        "PGD at eps 0 equals clean accuracy",
+    ]
+    assert "## Attack audit" in Path(job.output.md).read_text()
 
 
 def model_figures(config: dict, model: str = MODEL) -> list[tuple[str, str | None, dict]]:
@@ -540,7 +585,7 @@ def every_rule_job(config: dict) -> list[dict]:
     w = {"dataset": d, "model": m}
     seed = {**w, "seed": 0}
     jobs = [rule_job(config, "prepare_dataset", dataset=d), rule_job(config, "record_config")]
-    jobs += [rule_job(config, s, **seed) for s in ("train_model", "fit_probe")]
+    jobs += [rule_job(config, s, **seed) for s in ("train_model", "fit_probe", "audit_attacks")]
     epoch = targets.snapshot_wildcards(config, d, m)[1]["epoch"]
     jobs.append(rule_job(config, "analyse_snapshot", **seed, epoch=epoch))
     for attack in targets.model_conditions(config, m):

@@ -24,7 +24,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from manifold_smoothness import targets
-from manifold_smoothness.config import ConfigError, gpu_visible, key_path
+from manifold_smoothness.config import ConfigError, audit_enabled, gpu_visible, key_path
 from manifold_smoothness.sources import N_CLASSES, N_PIXELS, N_TEST, N_TRAIN
 from manifold_smoothness.study import CLEAN, PGD_GRID_ROWS
 
@@ -194,6 +194,22 @@ def snapshot(spec: Mapping, sizes: Sizes) -> Work:
     return work
 
 
+def audit_images(cfg: Mapping, sizes: Sizes) -> int:
+    """Test images the attack audit attacks."""
+    return min(cfg["audit"].get("samples") or sizes.n_test_split, sizes.n_test_split)
+
+
+def auditing(cfg: Mapping, spec: Mapping, sizes: Sizes) -> Work:
+    """The attack audit of one seed (audit.run_audit): per budget FGSM's share of one gradient,
+    PGD's steps and the two APGD runs' iterations (4P per image each, as a gradient pass) and
+    a forward per attack (2P); PGD at eps 0 and the zero-gradient check on top."""
+    entry, p = cfg["audit"], sum(layer_weights(spec))
+    budgets = len(entry["budgets"])
+    passes = 1 + 1 + entry["pgd_steps"] * (budgets + 1) + 2 * entry["apgd_iterations"] * budgets
+    forwards = 1 + 4 * budgets + 1
+    return Work(net=audit_images(cfg, sizes) * (4 * passes + 2 * forwards) * p)
+
+
 def final_probe(spec: Mapping, sizes: Sizes) -> Work:
     """fit_probe of the final model: forward of the test and probe images, the probes."""
     work = Work(net=(sizes.n_test + sizes.n_probe) * 2 * sum(layer_weights(spec)))
@@ -294,6 +310,15 @@ def model_terms(cfg: Mapping, spec: Mapping, sizes: Sizes, rates: Rates) -> list
             f"{n_sets} input sets",
         ),
     ]
+    if audit_enabled(cfg) and len(targets.model_conditions(cfg, name)) > 1:
+        n = audit_images(cfg, sizes)
+        stages.append(
+            (
+                "attack audit",
+                auditing(cfg, spec, sizes),
+                f"{len(cfg['audit']['budgets'])} budgets x (FGSM, PGD, 2 APGD) on {n} images",
+            )
+        )
     return [
         (
             f"{name} {stage}",
@@ -336,6 +361,8 @@ def job_work(cfg: Mapping, rule: str, wildcards: Mapping[str, str]) -> Work:
         return snapshot(spec, sizes)
     if stage == "fit_probe":
         return final_probe(spec, sizes)
+    if stage == "audit_attacks":
+        return auditing(cfg, spec, sizes) if audit_enabled(cfg) else Work()
     if attack is None:
         return Work()
     grid = targets.grid(cfg, attack)
@@ -432,7 +459,7 @@ def split_bytes(n: int) -> float:
 def job_memory(cfg: Mapping, index: int, stage: str, attack: str | None = None) -> list[Term]:
     """The arrays one job of model cfg['models'][index] holds at its peak, beyond the process
     itself (PROCESS_BYTES). Stages: train_model, analyse_snapshot, fit_probe,
-    record_activations, compute_spectrum (the last two per attack)."""
+    record_activations, compute_spectrum (the last two per attack), audit_attacks."""
     spec = cfg["models"][index]
     sizes = Sizes.from_config(cfg)
     hidden = list(spec["hidden"])
@@ -516,6 +543,17 @@ def job_memory(cfg: Mapping, index: int, stage: str, attack: str | None = None) 
     if stage == "compute_spectrum":
         layer = Term(F32 * sizes.n_test * widest, "a layer's activations", (width,))
         return [model, layer, spectrum]
+    if stage == "audit_attacks":
+        n = audit_images(cfg, sizes)
+        budgets = len(cfg["audit"]["budgets"])
+        # FGSM's and PGD's grids (PGD's three copies of a group of budgets), APGD's arrays
+        rows = n * (budgets + 3 * min(budgets, max(1, PGD_GRID_ROWS // n)) + 4)
+        return [
+            test_data,
+            model,
+            Term(F32 * N_PIXELS * rows, "attacked images", ("audit.budgets", "audit.samples")),
+            Term(3 * F32 * min(PGD_GRID_ROWS, n * budgets) * units, "gradients", (width,)),
+        ]
     raise ValueError(f"no memory model of stage {stage!r}")
 
 
@@ -528,6 +566,8 @@ def study_memory(cfg: Mapping) -> list[tuple[str, int, float, Term]]:
             kinds.append(("analyse_snapshot", None))
         for attack in targets.model_conditions(cfg, spec["name"]):
             kinds += [("record_activations", attack), ("compute_spectrum", attack)]
+        if audit_enabled(cfg) and len(targets.model_conditions(cfg, spec["name"])) > 1:
+            kinds.append(("audit_attacks", None))
         for stage, attack in kinds:
             terms = job_memory(cfg, index, stage, attack)
             name = f"{stage}_{attack}" if attack else stage

@@ -253,6 +253,11 @@ def render_markdown(result: dict[str, Any]) -> str:
         if claim["id"] == FGSM_NON_MONOTONIC.id:
             lines += _contrast_body(claim["numbers"], result["contrast_statistic"])
     lines += _sweeps_body(result) + _smoothness_body(result)
+    if result.get("audit"):
+        from manifold_smoothness.audit_checks import audit_markdown
+
+        fgsm = {c["id"]: c for c in claims}[FGSM_NON_MONOTONIC.id]["numbers"]["sweeps"]
+        lines += audit_markdown(result["audit"], [s for s in fgsm if s["method"] == "fgsm"])
     thresholds = ", ".join(f"{k} = {_fmt(v)}" for k, v in result["thresholds"].items())
     fixed = ", ".join(f"{k} = {v}" for k, v in result["fixed_parameters"].items())
     lines += [

@@ -277,6 +277,7 @@ def check_config(config: Mapping) -> None:
     check_models(config)
     check_attacks(config)
     check_claims(config)
+    check_audit(config)
 
 
 def gpu_visible() -> bool:
@@ -306,3 +307,18 @@ def check_claims(config: Mapping) -> None:
         check_thresholds(config["claims"])
     except ClaimsError as err:
         raise ConfigError(str(err)) from err
+
+
+def audit_enabled(config: Mapping) -> bool:
+    """Whether the study audits its attacks: `audit.budgets` lists any budget."""
+    return bool(config.get("audit", {}).get("budgets"))
+
+
+def check_audit(config: Mapping) -> None:
+    """The audit's budgets increase (its FGSM-weakening reading walks them in order)."""
+    budgets = list(config.get("audit", {}).get("budgets") or [])
+    if budgets != sorted(set(budgets)):
+        raise ConfigError(
+            f"config key 'audit.budgets' is {budgets}; list each budget once, in increasing "
+            f"order, e.g. {sorted(set(budgets))}"
+        )

@@ -19,6 +19,14 @@ def check_claims(job) -> None:
     else:
         dimension, source = None, "TwoNN on the inputs of every condition"
     result = claims.evaluate_claims(frame, p.thresholds, dimension, input_dimension_source=source)
+    audits = list(getattr(job.input, "audits", []))
+    if audits:
+        from manifold_smoothness.audit_checks import audit_checks
+        from manifold_smoothness.storage import read_table, table_metadata
+
+        tables = [read_table(path) for path in audits]
+        rows = [t.to_pandas().assign(model=table_metadata(t)["model"]) for t in tables]
+        result["audit"] = claims._jsonable(audit_checks(pd.concat(rows, ignore_index=True)))
     Path(job.output.json).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
     text = claims_report.render_markdown(result)
     Path(job.output.md).write_text(text)
