@@ -33,10 +33,11 @@ include: "rules/activations.smk"
 include: "rules/spectra.smk"
 include: "rules/figures.smk"
 include: "rules/audit.smk"
+include: "rules/width.smk"
 include: "rules/claims.smk"
 
 
 rule all:
     default_target: True
     input:
-        targets.all_targets(config) + audit_files(),
+        targets.all_targets(config) + audit_files() + width_files(),

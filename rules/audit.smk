@@ -12,7 +12,8 @@ def audit_files(dataset=None):
     return [
         AUDIT_FILE.format(dataset=d, model=m, seed=s)
         for d, m in targets.models(config)
-        if (dataset is None or d == dataset) and len(targets.model_conditions(config, m)) > 1
+        if (dataset is None or d == dataset)
+        and len(targets.model_conditions(config, m)) > 1
         for s in config["seeds"]
     ]
 

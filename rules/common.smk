@@ -6,8 +6,14 @@ from pathlib import Path
 
 from manifold_smoothness import targets
 from manifold_smoothness.budget import check_memory, cost_message
-from manifold_smoothness.config import audit_enabled, check_config, device_warning, gpu_visible
+from manifold_smoothness.config import (
+    audit_enabled,
+    check_config,
+    device_warning,
+    gpu_visible,
+)
 from manifold_smoothness.provenance import code_hash
+from manifold_smoothness.width_sweep import is_width_sweep, paper_widths
 from manifold_smoothness.study import (
     CLAIMS_DIR,
     CLEAN,
@@ -69,7 +75,8 @@ def stage_script(stage):
 def stage_code(stage):
     """Hash of the code a stage's script runs (its imports, followed from the source): editing
     it reruns the stage through the params trigger, and training never resumes a checkpoint
-    written by other code. Once per stage: the per-attack rules share their stage's hash."""
+    written by other code. Once per stage: the per-attack rules share their stage's hash.
+    """
     return code_hash(SCRIPTS / f"{stage}.py", src=SRC)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -46,6 +47,7 @@ from manifold_smoothness.study import (
     log_path,
 )
 from manifold_smoothness.summary import SUMMARY_COLUMNS
+from manifold_smoothness.width_sweep import claims_by_width, paper_widths
 
 DATASET, MODEL, WIDTH = "mnist", "tiny", 16
 SCRIPTS = ROOT / "rules" / "scripts"
@@ -266,6 +268,18 @@ def spec_check_claims(c, w, _):
         "summaries": targets.summary_files(c, w["dataset"]),
         "audits": audit_files(c, w["dataset"]),
     }
+    return inputs, outputs, "{dataset}", params, 1
+
+
+def spec_plot_width_sweep(c, w, _):
+    outputs = {**figure("width", w, STUDY_FIGURE_DIR)}
+    outputs["json"] = f"{STUDY_FIGURE_DIR}/width.json".format(**w)
+    params = {
+        "widths": paper_widths(c["models"]),
+        "thresholds": canonical({k: v for k, v in c["claims"].items() if k != "input_dimension"}),
+        "input_dimension": c["claims"]["input_dimension"],
+    }
+    inputs = {"summaries": targets.summary_files(c, w["dataset"])}
     return inputs, outputs, "{dataset}", params, 1
 
 
@@ -546,6 +560,22 @@ def test_check_claims_gives_three_verdicts(stage, summarized, audited):
     assert "## Attack audit" in Path(job.output.md).read_text()
 
 
+def test_plot_width_sweep_checks_each_width_alone(stage, summarized, study):
+    job = stage("plot_width_sweep", dataset=DATASET)
+    assert Path(job.output.pdf).read_bytes()[:5] == b"%PDF-"
+    rows = pd.DataFrame(json.loads(Path(job.output.json).read_text()))
+    assert set(rows.model) == {MODEL} and set(rows.width) == {WIDTH}
+    assert set(rows.claim) == {1, 2, 3}
+    # two widths: the same network's rows under a second name are checked on their own
+    summary = read_table(summarized.output.summary).to_pandas()
+    twice = pd.concat([summary, summary.assign(model="wider")], ignore_index=True)
+    thresholds = {k: v for k, v in study["claims"].items() if k != "input_dimension"}
+    both = claims_by_width(twice, thresholds, {MODEL: WIDTH, "wider": 2 * WIDTH})
+    first = both[both.width == WIDTH].drop(columns=["model", "width"]).reset_index(drop=True)
+    second = both[both.width == 2 * WIDTH].drop(columns=["model", "width"])
+    pd.testing.assert_frame_equal(first, second.reset_index(drop=True))
+
+
 def model_figures(config: dict, model: str = MODEL) -> list[tuple[str, str | None, dict]]:
     """(stage, variant, wildcards) of every figure of one model."""
     w = {"dataset": DATASET, "model": model}
@@ -593,7 +623,10 @@ def every_rule_job(config: dict) -> list[dict]:
             rule_job(config, s, attack, **seed) for s in ("record_activations", "compute_spectrum")
         ]
     jobs += [rule_job(config, s, v, **fw) for s, v, fw in model_figures(config, m)]
-    jobs += [rule_job(config, s, dataset=d) for s in ("plot_generalization", "check_claims")]
+    jobs += [
+        rule_job(config, s, dataset=d)
+        for s in ("plot_generalization", "check_claims", "plot_width_sweep")
+    ]
     return jobs + [rule_job(config, "summarize_spectra", **w)]
 
 

@@ -34,6 +34,7 @@ CAPTIONS: dict[str, str] = {
         "accuracy_alpha",
         "trajectory",
         "generalization",
+        "width",
     )
 }
 
