@@ -12,6 +12,7 @@ Snakemake log and results/benchmarks/), if there is one.
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime
 import os
@@ -155,7 +156,48 @@ def measure(ctx: Context) -> list[Row]:
         )
     ]
     rows += _also(ctx, bench)
+    rows.append(_preset(ctx, peak32, peak64, eig))
     return rows
+
+
+PRESET = "config/paper-cpu.yaml"
+PRESET_TARGET_MIN = 30
+
+
+def _preset(ctx: Context, peak32: float, peak64: float, eig: float) -> Row:
+    """Row 9: the paper-width preset's wall time (from the log of a whole run of it) beside its
+    floor on the cores of this machine."""
+    import yaml
+    from harness import ROOT
+    from snakemake.utils import update_config, validate
+
+    from manifold_smoothness.budget import Rates
+    from manifold_smoothness.budget import floor_terms as budget_terms
+    from manifold_smoothness.config import drop_removed_attacks
+
+    config = copy.deepcopy(ctx.config)
+    update_config(config, yaml.safe_load((ROOT / PRESET).read_text()))  # as --configfile does
+    drop_removed_attacks(config)
+    validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"), set_default=True)
+    rates = Rates(net=peak32, cpu64=peak64, eig_1000=eig)
+    cores = os.cpu_count() or 1
+    floor = sum(t[2] for terms in budget_terms(config, rates).values() for t in terms) / cores
+    measure_name = f"paper-width preset ({PRESET}) wall time on {cores} cores"
+    target = f"<= {PRESET_TARGET_MIN} min (cpu)"
+    if ctx.preset_log is None:
+        value = f"not measured (pass --preset-log); floor {floor / 60:.0f} min on {cores} cores"
+        return Row("9", measure_name, value, target, None, {"floor_s": floor})
+    wall = log_elapsed(ctx.preset_log)
+    if wall is None:
+        return Row("9", measure_name, f"no elapsed time in {ctx.preset_log}", target, None)
+    return Row(
+        "9",
+        measure_name,
+        f"{wall / 60:.0f} min (floor {floor / 60:.0f} min: {wall / floor:.2f}x)",
+        target,
+        wall <= PRESET_TARGET_MIN * 60 if not ctx.cuda else None,
+        {"wall_s": wall, "floor_s": floor, "log": str(ctx.preset_log)},
+    )
 
 
 def _also(ctx: Context, bench: list[dict]) -> list[Row]:

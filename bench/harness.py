@@ -54,6 +54,7 @@ class Context:
     results: Path  # results/ of an existing run (row 5 and the "also" rows read it)
     study_log: Path | None
     config: dict
+    preset_log: Path | None = None
     notes: list[str] = field(default_factory=list)
     cache: dict = field(default_factory=dict)
 

@@ -40,6 +40,11 @@ def main() -> int:
         "--results", type=Path, default=ROOT / "results", help="results/ of an existing run"
     )
     parser.add_argument("--study-log", type=Path, help="Snakemake log of a full default run")
+    parser.add_argument(
+        "--preset-log",
+        type=Path,
+        help="Snakemake log of a whole run of config/paper-cpu.yaml (row 9)",
+    )
     parser.add_argument("--config", type=Path, default=ROOT / "config.yaml")
     args = parser.parse_args()
 
@@ -73,6 +78,7 @@ def main() -> int:
             results=args.results,
             study_log=args.study_log,
             config=config,
+            preset_log=args.preset_log,
         )
         rows = []
         for key, module in (
