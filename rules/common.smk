@@ -180,3 +180,37 @@ def attack_minutes(attack):
 
 def probe_params():
     return canonical(config["analysis"]["probe"])
+
+
+# the strong-attack audit (rules/audit.smk)
+AUDIT_FILE = f"{SEED_DIR}/audit.parquet"
+
+
+def audit_files(dataset=None):
+    """audit.parquet of every seed of every model with attack sweeps (of one dataset if given);
+    none when audit.budgets is empty."""
+    if not audit_enabled(config):
+        return []
+    return [
+        AUDIT_FILE.format(dataset=d, model=m, seed=s)
+        for d, m in targets.models(config)
+        if (dataset is None or d == dataset)
+        and len(targets.model_conditions(config, m)) > 1
+        for s in config["seeds"]
+    ]
+
+
+# the width sweep (rules/width.smk)
+WIDTHS = paper_widths(config["models"])
+
+
+def width_files():
+    """The width figure and table of every dataset, or none without a width sweep."""
+    if not is_width_sweep(config["models"]):
+        return []
+    names = ["width.pdf", "width.png", "width.json"]
+    return [
+        f"{STUDY_FIGURE_DIR}/{n}".format(dataset=d)
+        for d in config["dataset"]["names"]
+        for n in names
+    ]

@@ -1,20 +1,5 @@
 # The claims against width, when the study holds paper networks of at least two widths (a width
 # sweep, e.g. config/width-sweep.yaml): each network checked alone, one figure and its table.
-WIDTHS = paper_widths(config["models"])
-
-
-def width_files():
-    """The width figure and table of every dataset, or none without a width sweep."""
-    if not is_width_sweep(config["models"]):
-        return []
-    names = ["width.pdf", "width.png", "width.json"]
-    return [
-        f"{STUDY_FIGURE_DIR}/{n}".format(dataset=d)
-        for d in config["dataset"]["names"]
-        for n in names
-    ]
-
-
 rule plot_width_sweep:
     input:
         in_study,
