@@ -5,9 +5,14 @@ from functools import cache
 from pathlib import Path
 
 from manifold_smoothness import targets
-from manifold_smoothness.budget import check_memory, cost_message
+from manifold_smoothness.budget import (
+    check_memory,
+    cost_message,
+    gradient_passes,
+    layer_target,
+)
 from manifold_smoothness.config import (
-    audit_enabled,
+    audited,
     check_config,
     device_warning,
     gpu_visible,
@@ -171,11 +176,11 @@ def attack_minutes(attack):
     """SLURM runtime of one attack's jobs: 10 min, plus per strength 2 min and 0.1 min per
     gradient pass (a PGD step; every layer's own for a per-layer target) at paper scale on a
     CPU core."""
-    entry = config["attacks"].get(attack, {})
-    passes = {"fgsm": 1, "pgd": entry.get("steps", 0)}.get(entry.get("method"), 0)
-    if entry.get("target") == "layer":
+    entry, grid = config["attacks"].get(attack), targets.grid(config, attack)
+    passes = gradient_passes(entry, grid) // len(grid)  # per strength
+    if layer_target(entry):
         passes *= max(len(m["hidden"]) for m in config["models"])
-    return 10 + len(targets.grid(config, attack)) * (2 + passes // 10)
+    return 10 + len(grid) * (2 + passes // 10)
 
 
 def probe_params():
@@ -189,13 +194,10 @@ AUDIT_FILE = f"{SEED_DIR}/audit.parquet"
 def audit_files(dataset=None):
     """audit.parquet of every seed of every model with attack sweeps (of one dataset if given);
     none when audit.budgets is empty."""
-    if not audit_enabled(config):
-        return []
     return [
         AUDIT_FILE.format(dataset=d, model=m, seed=s)
         for d, m in targets.models(config)
-        if (dataset is None or d == dataset)
-        and len(targets.model_conditions(config, m)) > 1
+        if (dataset is None or d == dataset) and audited(config, m)
         for s in config["seeds"]
     ]
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from manifold_smoothness import attacks
 from manifold_smoothness.attacks import METHODS, AttackSpec, perturb, perturb_grid
+from manifold_smoothness.audit import art_classifier
 from manifold_smoothness.model import LocalErrorMLP
 from manifold_smoothness.training import TrainConfig, train
 
@@ -39,36 +39,13 @@ def accuracy(model: LocalErrorMLP, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((model.predict(x) == y).float().mean())
 
 
-class _Output(nn.Module):
-    """The network's output (last layer's readout logits) as a plain classifier for ART."""
-
-    def __init__(self, model: LocalErrorMLP, layer: int = -1) -> None:
-        super().__init__()
-        self.model, self.layer = model, layer
-
-    def forward(self, x):
-        return self.model.logits(self.model(x, detach=False))[self.layer]
-
-
-def _art_classifier(model: LocalErrorMLP, layer: int):
-    from art.estimators.classification import PyTorchClassifier
-
-    return PyTorchClassifier(
-        model=_Output(model, layer),
-        loss=nn.CrossEntropyLoss(),
-        input_shape=(784,),
-        nb_classes=10,
-        clip_values=(0.0, 1.0),
-    )
-
-
 @pytest.mark.parametrize("layer", [-1, 0])
 def test_fgsm_equals_adversarial_robustness_toolbox(trained, tiny_data, layer):
     pytest.importorskip("art")
     from art.attacks.evasion import FastGradientMethod
 
     x, y = tiny_data
-    classifier = _art_classifier(trained, layer)
+    classifier = art_classifier(trained, layer)
     for eps in (0.05, 0.3):
         ours = attacks.fgsm(trained, x, y, eps, layer=layer).numpy()
         theirs = FastGradientMethod(classifier, eps=eps, norm=np.inf).generate(
@@ -83,7 +60,7 @@ def test_pgd_equals_adversarial_robustness_toolbox(trained, tiny_data, layer):
     from art.attacks.evasion import ProjectedGradientDescent
 
     x, y = tiny_data
-    classifier = _art_classifier(trained, layer)
+    classifier = art_classifier(trained, layer)
     steps, step_size = 5, 2.5
     for eps in (0.02, 0.05):
         ours = attacks.pgd(trained, x, y, eps, steps, step_size, False, None, layer=layer)

@@ -71,15 +71,30 @@ class AuditSettings:
         )
 
 
-class _Output(nn.Module):
-    """The network's output (the last layer's readout logits) as a plain classifier."""
+class _Readout(nn.Module):
+    """One layer's readout logits (-1: the network's output) as a plain classifier."""
 
-    def __init__(self, model: LocalErrorMLP) -> None:
+    def __init__(self, model: LocalErrorMLP, layer: int = -1) -> None:
         super().__init__()
-        self.model = model
+        self.model, self.layer = model, layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.logits(self.model(x, detach=False))[-1]
+        return self.model.logits(self.model(x, detach=False))[self.layer]
+
+
+def art_classifier(model: LocalErrorMLP, layer: int = -1):
+    """ART's PyTorchClassifier of one layer's readout (-1: the output) on [0, 1] images, on
+    the model's device (ART's default would move a CPU model to a GPU)."""
+    from art.estimators.classification import PyTorchClassifier
+
+    return PyTorchClassifier(
+        model=_Readout(model, layer),
+        loss=nn.CrossEntropyLoss(),
+        input_shape=(model.config.n_inputs,),
+        nb_classes=10,
+        clip_values=(0.0, 1.0),
+        device_type="gpu" if model_device(model).type == "cuda" else "cpu",
+    )
 
 
 def _correct(model: LocalErrorMLP, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
@@ -99,17 +114,9 @@ def _apgd(
     """ART's APGD (one random start, `iterations` steps, initial step 2 eps as in Croce &
     Hein) on the network's output; the random start is seeded."""
     from art.attacks.evasion import AutoProjectedGradientDescent
-    from art.estimators.classification import PyTorchClassifier
 
     device = model_device(model)
-    classifier = PyTorchClassifier(
-        model=_Output(model),
-        loss=nn.CrossEntropyLoss(),
-        input_shape=(x.shape[1],),
-        nb_classes=10,
-        clip_values=(0.0, 1.0),
-        device_type="gpu" if device.type == "cuda" else "cpu",
-    )
+    classifier = art_classifier(model)
     attack = AutoProjectedGradientDescent(
         classifier,
         norm=np.inf,

@@ -24,7 +24,13 @@ from itertools import pairwise
 from pathlib import Path
 
 from manifold_smoothness import targets
-from manifold_smoothness.config import ConfigError, audit_enabled, gpu_visible, key_path
+from manifold_smoothness.config import (
+    ConfigError,
+    audit_enabled,
+    audited,
+    gpu_visible,
+    key_path,
+)
 from manifold_smoothness.sources import N_CLASSES, N_PIXELS, N_TEST, N_TRAIN
 from manifold_smoothness.study import CLEAN, PGD_GRID_ROWS
 
@@ -310,7 +316,7 @@ def model_terms(cfg: Mapping, spec: Mapping, sizes: Sizes, rates: Rates) -> list
             f"{n_sets} input sets",
         ),
     ]
-    if audit_enabled(cfg) and len(targets.model_conditions(cfg, name)) > 1:
+    if audited(cfg, name):
         n = audit_images(cfg, sizes)
         stages.append(
             (
@@ -566,7 +572,7 @@ def study_memory(cfg: Mapping) -> list[tuple[str, int, float, Term]]:
             kinds.append(("analyse_snapshot", None))
         for attack in targets.model_conditions(cfg, spec["name"]):
             kinds += [("record_activations", attack), ("compute_spectrum", attack)]
-        if audit_enabled(cfg) and len(targets.model_conditions(cfg, spec["name"])) > 1:
+        if audited(cfg, spec["name"]):
             kinds.append(("audit_attacks", None))
         for stage, attack in kinds:
             terms = job_memory(cfg, index, stage, attack)

@@ -19,6 +19,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
+from manifold_smoothness import targets
 from manifold_smoothness.study import (
     GRADIENT_METHODS,
     RESERVED_NAMES,
@@ -312,6 +313,12 @@ def check_claims(config: Mapping) -> None:
 def audit_enabled(config: Mapping) -> bool:
     """Whether the study audits its attacks: `audit.budgets` lists any budget."""
     return bool(config.get("audit", {}).get("budgets"))
+
+
+def audited(config: Mapping, model: str) -> bool:
+    """Whether a model's final network is audited: the study audits, and the model sweeps an
+    attack (it has conditions beyond the clean one)."""
+    return audit_enabled(config) and len(targets.model_conditions(config, model)) > 1
 
 
 def check_audit(config: Mapping) -> None:

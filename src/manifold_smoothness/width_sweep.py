@@ -18,9 +18,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-# The claims' ids, as claims_spec numbers them; this module is imported while Snakemake plans
-# (paper_widths), so pandas and the claims load only where the claims are checked.
-ACCURACY_NEEDS_DECAY, GAUSSIAN_MONOTONIC, FGSM_NON_MONOTONIC = 1, 2, 3
+from manifold_smoothness import claims_spec
+
+# The claims' ids. This module is imported while Snakemake plans (paper_widths): claims_spec is
+# light, pandas and the claims themselves load only where the claims are checked.
+ACCURACY_NEEDS_DECAY, GAUSSIAN_MONOTONIC, FGSM_NON_MONOTONIC = (
+    spec.id
+    for spec in (
+        claims_spec.ACCURACY_NEEDS_DECAY,
+        claims_spec.GAUSSIAN_MONOTONIC,
+        claims_spec.FGSM_NON_MONOTONIC,
+    )
+)
 
 WIDTH_COLUMNS = ("model", "width", "claim", "verdict", "layer", "value", "error", "call")
 CLAIM_STATISTICS = {
@@ -33,17 +42,15 @@ CLAIM_STATISTICS = {
 def paper_widths(models: list[Mapping]) -> dict[str, int]:
     """Width (units per hidden layer, the widest layer) of every model of a config `models`
     list whose training is the paper's: local errors, all training images, no label noise."""
-    widths = {}
-    for spec in models:
-        training = spec["training"]
-        paper = (
-            training.get("rule", "local") == "local"
-            and not training.get("train_subset")
-            and not training.get("label_noise")
+    return {
+        spec["name"]: max(spec["hidden"])
+        for spec in models
+        if claims_spec.is_paper_network(
+            spec["training"].get("rule", "local"),
+            spec["training"].get("train_subset") or 0,
+            spec["training"].get("label_noise") or 0,
         )
-        if paper:
-            widths[spec["name"]] = max(spec["hidden"])
-    return widths
+    }
 
 
 def is_width_sweep(models: list[Mapping]) -> bool:
@@ -64,14 +71,13 @@ def claims_by_width(
     import pandas as pd
 
     from manifold_smoothness.claims import evaluate_claims
-    from manifold_smoothness.claims_spec import ClaimsError
 
     rows = []
     for model, width in sorted(widths.items(), key=lambda mw: (mw[1], mw[0])):
         alone = summary[summary["model"] == model]
         try:
             result = evaluate_claims(alone, dict(thresholds), input_dimension)
-        except ClaimsError as err:
+        except claims_spec.ClaimsError as err:
             for claim in CLAIM_STATISTICS:
                 rows.append((model, width, claim, f"not checked: {err}", None, None, None, None))
             continue
