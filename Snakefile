@@ -34,10 +34,14 @@ include: "rules/spectra.smk"
 include: "rules/figures.smk"
 include: "rules/audit.smk"
 include: "rules/width.smk"
+include: "rules/intervention.smk"
 include: "rules/claims.smk"
 
 
 rule all:
     default_target: True
     input:
-        targets.all_targets(config) + audit_files() + width_files(),
+        targets.all_targets(config)
+        + audit_files()
+        + width_files()
+        + intervention_files(),

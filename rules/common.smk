@@ -16,6 +16,7 @@ from manifold_smoothness.config import (
     check_config,
     device_warning,
     gpu_visible,
+    intervention_family,
 )
 from manifold_smoothness.provenance import code_hash
 from manifold_smoothness.width_sweep import is_width_sweep, paper_widths
@@ -211,6 +212,56 @@ def width_files():
     if not is_width_sweep(config["models"]):
         return []
     names = ["width.pdf", "width.png", "width.json"]
+    return [
+        f"{STUDY_FIGURE_DIR}/{n}".format(dataset=d)
+        for d in config["dataset"]["names"]
+        for n in names
+    ]
+
+
+# the spectral intervention (rules/intervention.smk)
+ROBUSTNESS_FILE = f"{SEED_DIR}/robustness.parquet"
+INTERVENTION = intervention_family(config)  # {} without one
+
+
+def intervention_models(dataset):
+    """The intervention's models of a dataset, baseline first: none without an intervention."""
+    return [m for d, m in targets.models(config) if d == dataset and m in INTERVENTION]
+
+
+def robustness_files(wildcards):
+    """robustness.parquet of every seed of every model of the job's dataset's intervention."""
+    return [
+        ROBUSTNESS_FILE.format(dataset=wildcards.dataset, model=m, seed=s)
+        for m in intervention_models(wildcards.dataset)
+        for s in config["seeds"]
+    ]
+
+
+def intervention_summaries(wildcards):
+    return [
+        SUMMARY_FILE.format(dataset=wildcards.dataset, model=m)
+        for m in intervention_models(wildcards.dataset)
+    ]
+
+
+def intervention_audits(wildcards):
+    """The audit files of the intervention's models (their accuracies at fixed budgets)."""
+    return [
+        f for f in audit_files(wildcards.dataset) if f.split("/")[2] in INTERVENTION
+    ]
+
+
+def intervention_files():
+    """The intervention's verdict, table and figure of every dataset, or none."""
+    if not INTERVENTION:
+        return []
+    names = [
+        "intervention.pdf",
+        "intervention.png",
+        "intervention.json",
+        "intervention.md",
+    ]
     return [
         f"{STUDY_FIGURE_DIR}/{n}".format(dataset=d)
         for d in config["dataset"]["names"]

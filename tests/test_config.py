@@ -313,3 +313,58 @@ def test_a_renamed_claims_key_is_refused_with_its_replacement() -> None:
     with pytest.raises(ConfigError, match=r"'claims.min_alpha_effect' was replaced by claims"):
         refuse_renamed_keys(config)
     refuse_renamed_keys({"claims": {"min_relative_reversal": 0.25}})  # the current key passes
+
+
+def intervention_config(**intervention) -> dict:
+    """config/intervention.yaml over config.yaml, its intervention keys updated."""
+    config = default_config()
+    update_config(config, yaml.safe_load((ROOT / "config" / "intervention.yaml").read_text()))
+    config["intervention"].update(intervention)
+    return config
+
+
+def test_the_intervention_config_names_its_family_from_the_penalties():
+    from manifold_smoothness.config import intervention_family
+
+    family = intervention_family(load(intervention_config()))
+    assert family["local-w256"] == {"weight": 0.0, "exponent": None}
+    assert family["local-w256-a3-w0.1"] == {"weight": 0.1, "exponent": 3.0}
+    assert len(family) == 7
+
+
+def test_a_model_that_differs_in_more_than_its_penalty_is_not_of_the_family():
+    from manifold_smoothness.config import intervention_family
+
+    config = intervention_config()
+    config["models"][1]["training"] = {**config["models"][1]["training"], "epochs": 3}
+    assert config["models"][1]["name"] not in intervention_family(load(config))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["intervention"].update(baseline="nope"), "'nope' is not a model"),
+        (lambda c: c["intervention"].update(baseline="local-w256-a1-w1"), "has a spectral penalty"),
+        (lambda c: c.update(models=c["models"][:1]), "no model differs"),
+        (
+            lambda c: c["models"][1]["training"].update(rule="greedy"),
+            "greedy rule cannot follow a spectral penalty",
+        ),
+        (
+            lambda c: c["models"][1]["training"]["spectral_penalty"].update(first_rank=256),
+            "spectral_penalty.first_rank': 256 leaves no rank",
+        ),
+    ],
+)
+def test_a_broken_intervention_is_refused_naming_the_key(change, message):
+    config = intervention_config()
+    change(config)
+    with pytest.raises(ConfigError, match=message):
+        load(config)
+
+
+def test_a_penalty_needs_its_weight_and_exponent():
+    config = intervention_config()
+    del config["models"][1]["training"]["spectral_penalty"]["exponent"]
+    with pytest.raises(WorkflowError, match="exponent"):
+        load(config)

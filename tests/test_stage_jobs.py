@@ -6,6 +6,7 @@ against Snakemake's own (mock_job's) on the quick preset."""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import logging
@@ -15,6 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import torch
 import yaml
@@ -25,13 +27,13 @@ from workflow_runner import ROOT, copy_workflow, quick_study
 
 from manifold_smoothness import activations, data, targets
 from manifold_smoothness.claims_spec import SHAPE_CALL_THRESHOLDS, Verdict
-from manifold_smoothness.config import check_config
+from manifold_smoothness.config import check_config, intervention_family
 from manifold_smoothness.mock_job import MockJobError, mock_job, workflow_jobs
 from manifold_smoothness.model import load_model_with_metadata, load_snapshots
 from manifold_smoothness.provenance import code_hash
 from manifold_smoothness.stages import check_provenance, run
 from manifold_smoothness.stages.plot_training import read_training
-from manifold_smoothness.storage import read_table, table_metadata
+from manifold_smoothness.storage import read_table, table_metadata, write_table
 from manifold_smoothness.study import (
     CLAIMS_DIR,
     CLEAN,
@@ -73,6 +75,7 @@ def tiny_study() -> dict:
     )
     config["analysis"]["probe"]["train_samples"] = 200
     config["audit"] = {"budgets": [0.1, 0.3], "samples": 100, "pgd_steps": 3, "apgd_iterations": 3}
+    config["intervention"] = {"robustness": {"samples": 100, "bisections": 4, "pgd_steps": 3}}
     validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"), set_default=True)
     check_config(config)
     return config
@@ -287,6 +290,50 @@ def spec_audit_attacks(c, w, _):
     inputs = {"model": seed_file("model.pt", w), "test": data_files(w)["test"]}
     params = {"audit": canonical(c["audit"]), "seed": int(w["seed"]), "device": c["device"]}
     return inputs, {"audit": seed_file("audit.parquet", w)}, PER_SEED, params, c["threads"]
+
+
+def intervention_models(c: dict, dataset: str) -> list[str]:
+    """rules/common.smk's intervention_models: the family's models of a dataset."""
+    family = intervention_family(c)
+    return [m for d, m in targets.models(c) if d == dataset and m in family]
+
+
+def spec_measure_robustness(c, w, _):
+    inputs = {"model": seed_file("model.pt", w), "test": data_files(w)["test"]}
+    params = {
+        "robustness": canonical(c["intervention"]["robustness"]),
+        "seed": int(w["seed"]),
+        "device": c["device"],
+    }
+    return (
+        inputs,
+        {"robustness": seed_file("robustness.parquet", w)},
+        PER_SEED,
+        params,
+        c["threads"],
+    )
+
+
+def spec_check_intervention(c, w, _):
+    models = intervention_models(c, w["dataset"])
+    inputs = {
+        "summaries": [SUMMARY_FILE.format(dataset=w["dataset"], model=m) for m in models],
+        "robustness": [
+            seed_file("robustness.parquet", {**w, "model": m, "seed": s})
+            for m in models
+            for s in c["seeds"]
+        ],
+        "audits": [f for f in audit_files(c, w["dataset"]) if f.split("/")[2] in models],
+    }
+    outputs = {**figure("intervention", w, STUDY_FIGURE_DIR)}
+    for ext in ("json", "md"):
+        outputs[ext] = f"{STUDY_FIGURE_DIR}/intervention.{ext}".format(**w)
+    params = {
+        "family": canonical(intervention_family(c)),
+        "baseline": c["intervention"]["baseline"],
+        "verdict": canonical(c["intervention"]["verdict"]),
+    }
+    return inputs, outputs, "{dataset}", params, 1
 
 
 def spec_record_config(c, w, _):
@@ -576,6 +623,75 @@ def test_plot_width_sweep_checks_each_width_alone(stage, summarized, study):
     pd.testing.assert_frame_equal(first, second.reset_index(drop=True))
 
 
+@pytest.fixture(scope="module")
+def measured(stage, study, trained):
+    return [
+        stage("measure_robustness", dataset=DATASET, model=MODEL, seed=s) for s in study["seeds"]
+    ]
+
+
+def test_measure_robustness_gives_every_image_a_distance(measured, study):
+    settings = study["intervention"]["robustness"]
+    for job in measured:
+        frame = read_table(job.output.robustness).to_pandas()
+        assert len(frame) == settings["samples"]
+        assert (frame.distance[~frame.clean_correct] == 0).all()
+        finite = frame.distance[frame.clean_correct & np.isfinite(frame.distance)]
+        assert ((finite > 0) & (finite <= settings["max_distance"])).all()
+        assert "median minimum distance" in logged(job)
+
+
+PENALISED = "tiny-penalised"
+
+
+def as_model(path: str, name: str, change=None) -> None:
+    """A copy of the table at `path` as the table of model `name` (its metadata and its model
+    column renamed, `change` applied to it as a pandas DataFrame): a penalised twin."""
+    table = read_table(path)
+    frame = table.to_pandas()
+    if "model" in frame:
+        frame["model"] = name
+    frame = change(frame) if change else frame
+    meta = {**table_metadata(table), "model": name}
+    out = Path(path.replace(f"/{MODEL}/", f"/{PENALISED}/"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_table(pa.Table.from_pandas(frame, schema=table.schema), out, metadata=meta)
+
+
+def test_check_intervention_decides_on_a_penalised_twin(
+    workdir, study, summarized, measured, audited
+):
+    """The tiny network and a twin under another name whose alpha is 0.5 higher and whose
+    distances are 20 % larger: the stage reads the family from the config and the files."""
+    config = copy.deepcopy(study)
+    twin = {**config["models"][0], "name": PENALISED}
+    twin["training"] = {**twin["training"], "spectral_penalty": {"weight": 1.0, "exponent": 3.0}}
+    config["models"].append(twin)
+    config["intervention"]["baseline"] = MODEL
+    check_config(config)
+    as_model(summarized.output.summary, PENALISED, lambda f: f.assign(alpha=f.alpha + 0.5))
+    for job in measured:  # shifted: the tiny network is too weak for a median distance > 0
+        table = read_table(job.output.robustness)
+        shifted = table.to_pandas().assign(distance=lambda f: f.distance + 0.05)
+        write_table(
+            pa.Table.from_pandas(shifted, schema=table.schema),
+            job.output.robustness,
+            metadata=table_metadata(table),
+        )
+        as_model(job.output.robustness, PENALISED, lambda f: f.assign(distance=f.distance * 1.2))
+    for job in audited:
+        as_model(job.output.audit, PENALISED)
+    job = run_stage(workdir, config, "check_intervention", dataset=DATASET)
+    record = json.loads(Path(job.output.json).read_text())
+    assert record["result"]["kept"] == [MODEL, PENALISED]
+    # +20 % per 0.5 alpha between the networks; the seeds scatter the fit a little
+    assert record["result"]["slope"] == pytest.approx(0.4, abs=0.05)
+    assert {row["model"] for row in record["networks"]} == {MODEL, PENALISED}
+    assert "fgsm@0.1" in record["networks"][0]
+    assert "## Spectral intervention" in Path(job.output.md).read_text()
+    assert Path(job.output.png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def model_figures(config: dict, model: str = MODEL) -> list[tuple[str, str | None, dict]]:
     """(stage, variant, wildcards) of every figure of one model."""
     w = {"dataset": DATASET, "model": model}
@@ -615,7 +731,10 @@ def every_rule_job(config: dict) -> list[dict]:
     w = {"dataset": d, "model": m}
     seed = {**w, "seed": 0}
     jobs = [rule_job(config, "prepare_dataset", dataset=d), rule_job(config, "record_config")]
-    jobs += [rule_job(config, s, **seed) for s in ("train_model", "fit_probe", "audit_attacks")]
+    jobs += [
+        rule_job(config, s, **seed)
+        for s in ("train_model", "fit_probe", "audit_attacks", "measure_robustness")
+    ]
     epoch = targets.snapshot_wildcards(config, d, m)[1]["epoch"]
     jobs.append(rule_job(config, "analyse_snapshot", **seed, epoch=epoch))
     for attack in targets.model_conditions(config, m):
@@ -625,7 +744,7 @@ def every_rule_job(config: dict) -> list[dict]:
     jobs += [rule_job(config, s, v, **fw) for s, v, fw in model_figures(config, m)]
     jobs += [
         rule_job(config, s, dataset=d)
-        for s in ("plot_generalization", "check_claims", "plot_width_sweep")
+        for s in ("plot_generalization", "check_claims", "plot_width_sweep", "check_intervention")
     ]
     return jobs + [rule_job(config, "summarize_spectra", **w)]
 

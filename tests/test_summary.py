@@ -86,6 +86,16 @@ def test_a_condition_whose_valid_ranks_end_inside_the_window_is_flagged_not_refi
     assert rows["alpha_adaptive"].notna().all()
 
 
+def test_a_layer_collapsed_onto_too_few_directions_is_flagged_not_failed():
+    # 8 valid eigenvalues leave ranks 2..4 for the window: fewer than a fit needs
+    clean = (spectrum([1.0, 1.5], n_valid=8), meta())
+    attacked = (spectrum([1.0, 1.5], n_valid=200), meta("fgsm", 0.1))
+    rows = run([clean, attacked])
+    assert not rows["window_inside"].any() and rows["alpha"].isna().all()
+    assert set(rows["last_rank"]) == {100}  # the window asked for, not a capped one
+    assert set(rows.query("attack == 'clean'")["n_valid"]) == {8}
+
+
 def test_alpha_se_is_the_jackknife_of_the_block_fits():
     shifts = [0.01, -0.02, 0.0, 0.03]
     table = run([(spectrum([1.0, 1.5], loo_shift=shifts), meta())])

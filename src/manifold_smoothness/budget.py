@@ -29,6 +29,7 @@ from manifold_smoothness.config import (
     audit_enabled,
     audited,
     gpu_visible,
+    intervention_family,
     key_path,
 )
 from manifold_smoothness.sources import N_CLASSES, N_PIXELS, N_TEST, N_TRAIN
@@ -186,7 +187,16 @@ def training(spec: Mapping, sizes: Sizes) -> tuple[Work, str]:
         total = epochs
         text = f"{epochs} epochs x {n} x " + ("(6P - 2P_1)" if rule == "backprop" else "4P")
     flops = epochs * per_image * n + total * sizes.n_test_split * 2 * p
-    return Work(net=flops), f"{text} + {total} x {sizes.n_test_split} x 2P test, P = {p:,}"
+    text += f" + {total} x {sizes.n_test_split} x 2P test, P = {p:,}"
+    if not (train.get("spectral_penalty") or {}).get("weight"):
+        return Work(net=flops), text
+    # the spectral penalty (spectral_penalty.PenaltyTerm): per image and layer the projection on
+    # the eigenvectors and its gradient, 6 N^2; per epoch a forward of the training set, the
+    # float64 scatters, 2 N^2 per image and layer, and one eigensolve per layer
+    squares = sum(width**2 for width in spec["hidden"])
+    eigs = sum((width / 1000) ** 3 for width in spec["hidden"])
+    penalty = Work(net=epochs * n * (6 * squares + 2 * p), cpu64=epochs * n * 2 * squares)
+    return Work(net=flops, eig=epochs * eigs) + penalty, text + " + penalty 8 N^2 per image"
 
 
 def snapshot(spec: Mapping, sizes: Sizes) -> Work:
@@ -214,6 +224,20 @@ def auditing(cfg: Mapping, spec: Mapping, sizes: Sizes) -> Work:
     passes = 1 + 1 + entry["pgd_steps"] * (budgets + 1) + 2 * entry["apgd_iterations"] * budgets
     forwards = 1 + 4 * budgets + 1
     return Work(net=audit_images(cfg, sizes) * (4 * passes + 2 * forwards) * p)
+
+
+def robustness_images(cfg: Mapping, sizes: Sizes) -> int:
+    """Test images whose minimum adversarial distance is measured."""
+    entry = cfg["intervention"]["robustness"]
+    return min(entry.get("samples") or sizes.n_test_split, sizes.n_test_split)
+
+
+def measuring(cfg: Mapping, spec: Mapping, sizes: Sizes) -> Work:
+    """The minimum distances of one seed (robustness.minimum_distances): at most 1 +
+    bisections PGD runs of pgd_steps gradient passes (4P) per image, and a forward (2P) each."""
+    entry, p = cfg["intervention"]["robustness"], sum(layer_weights(spec))
+    runs = 1 + entry["bisections"]
+    return Work(net=robustness_images(cfg, sizes) * runs * (4 * entry["pgd_steps"] + 2) * p)
 
 
 def final_probe(spec: Mapping, sizes: Sizes) -> Work:
@@ -316,6 +340,16 @@ def model_terms(cfg: Mapping, spec: Mapping, sizes: Sizes, rates: Rates) -> list
             f"{n_sets} input sets",
         ),
     ]
+    if name in intervention_family(cfg):
+        entry = cfg["intervention"]["robustness"]
+        stages.append(
+            (
+                "minimum distances",
+                measuring(cfg, spec, sizes),
+                f"(1 + {entry['bisections']}) x {entry['pgd_steps']} PGD steps on "
+                f"{robustness_images(cfg, sizes)} images",
+            )
+        )
     if audited(cfg, name):
         n = audit_images(cfg, sizes)
         stages.append(
@@ -369,6 +403,8 @@ def job_work(cfg: Mapping, rule: str, wildcards: Mapping[str, str]) -> Work:
         return final_probe(spec, sizes)
     if stage == "audit_attacks":
         return auditing(cfg, spec, sizes) if audit_enabled(cfg) else Work()
+    if stage == "measure_robustness":
+        return measuring(cfg, spec, sizes)
     if attack is None:
         return Work()
     grid = targets.grid(cfg, attack)
@@ -560,6 +596,15 @@ def job_memory(cfg: Mapping, index: int, stage: str, attack: str | None = None) 
             Term(F32 * N_PIXELS * rows, "attacked images", ("audit.budgets", "audit.samples")),
             Term(3 * F32 * min(PGD_GRID_ROWS, n * budgets) * units, "gradients", (width,)),
         ]
+    if stage == "measure_robustness":
+        n = robustness_images(cfg, sizes)
+        # the images, their attacked copies and bounds (PGD's per-row eps ball), the gradients
+        return [
+            test_data,
+            model,
+            Term(4 * F32 * N_PIXELS * n, "attacked images", ("intervention.robustness.samples",)),
+            Term(3 * F32 * min(2000, n) * units, "gradients", (width,)),
+        ]
     raise ValueError(f"no memory model of stage {stage!r}")
 
 
@@ -574,6 +619,8 @@ def study_memory(cfg: Mapping) -> list[tuple[str, int, float, Term]]:
             kinds += [("record_activations", attack), ("compute_spectrum", attack)]
         if audited(cfg, spec["name"]):
             kinds.append(("audit_attacks", None))
+        if spec["name"] in intervention_family(cfg):
+            kinds.append(("measure_robustness", None))
         for stage, attack in kinds:
             terms = job_memory(cfg, index, stage, attack)
             name = f"{stage}_{attack}" if attack else stage

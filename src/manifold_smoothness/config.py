@@ -187,6 +187,7 @@ def check_models(config: Mapping) -> None:
                 "images of the prepared split (dataset.train_subset); lower it"
             )
         check_snapshots(where, model, _train_size(config, model))
+        check_penalty(where, model)
         for attack in model.get("attacks") or []:
             if attack not in config["attacks"]:
                 raise ConfigError(
@@ -207,6 +208,80 @@ def check_models(config: Mapping) -> None:
         raise ConfigError(
             f"config key 'analysis.jackknife_blocks': {analysis['jackknife_blocks']} blocks of "
             f"{n_samples} test images; use 0 (no jackknife) or 2 to {n_samples // 2}"
+        )
+
+
+def penalty_of(model: Mapping) -> Mapping | None:
+    """A model's spectral penalty as configured, None without one (null or weight 0)."""
+    penalty = model["training"].get("spectral_penalty")
+    return penalty if penalty and penalty.get("weight", 0) > 0 else None
+
+
+def check_penalty(where: str, model: Mapping) -> None:
+    """A spectral penalty trains under local or backprop errors and leaves ranks to penalise."""
+    if (penalty := penalty_of(model)) is None:
+        return
+    rule = model["training"].get("rule", "local")
+    if rule == "greedy":
+        raise ConfigError(
+            f"config key '{where}.spectral_penalty': the greedy rule cannot follow a spectral "
+            "penalty (its frozen layers); use rule local or backprop, or remove the penalty"
+        )
+    if (first := penalty.get("first_rank", 11)) >= min(model["hidden"]):
+        raise ConfigError(
+            f"config key '{where}.spectral_penalty.first_rank': {first} leaves no rank of the "
+            f"{min(model['hidden'])}-unit layer to penalise; lower it below the narrowest layer"
+        )
+
+
+def intervention_family(config: Mapping) -> dict[str, dict]:
+    """{model: {"weight", "exponent"}} of the intervention: `intervention.baseline` (weight 0,
+    exponent None) and every model that differs from it only in its spectral penalty; {} when
+    the study has no intervention (baseline null)."""
+    baseline = (config.get("intervention") or {}).get("baseline")
+    if baseline is None:
+        return {}
+
+    def without_penalty(model: Mapping) -> dict:
+        training = {k: v for k, v in model["training"].items() if k != "spectral_penalty"}
+        return {"hidden": model["hidden"], "readout": model.get("readout"), "training": training}
+
+    models = {model["name"]: model for model in config["models"]}
+    reference = without_penalty(models[baseline])
+    family = {}
+    for name, model in models.items():
+        if without_penalty(model) == reference:
+            penalty = penalty_of(model)
+            family[name] = {
+                "weight": penalty["weight"] if penalty else 0.0,
+                "exponent": penalty["exponent"] if penalty else None,
+            }
+    return family
+
+
+def check_intervention(config: Mapping) -> None:
+    """The intervention's baseline is an unpenalised model of the study, and at least one
+    penalised model differs from it only in its penalty."""
+    baseline = (config.get("intervention") or {}).get("baseline")
+    if baseline is None:
+        return
+    names = [model["name"] for model in config["models"]]
+    if baseline not in names:
+        raise ConfigError(
+            f"config key 'intervention.baseline': {baseline!r} is not a model of the study "
+            f"({names}); name the unpenalised model, or set it to null"
+        )
+    if penalty_of(next(m for m in config["models"] if m["name"] == baseline)) is not None:
+        raise ConfigError(
+            f"config key 'intervention.baseline': {baseline!r} has a spectral penalty; the "
+            "baseline is the network trained without one (weight 0)"
+        )
+    family = intervention_family(config)
+    if not any(member["weight"] > 0 for member in family.values()):
+        raise ConfigError(
+            f"config key 'intervention.baseline': no model differs from {baseline!r} in its "
+            "spectral penalty alone (same hidden, readout and other training settings); add "
+            "one with training.spectral_penalty, or set intervention.baseline to null"
         )
 
 
@@ -279,6 +354,7 @@ def check_config(config: Mapping) -> None:
     check_attacks(config)
     check_claims(config)
     check_audit(config)
+    check_intervention(config)
 
 
 def gpu_visible() -> bool:

@@ -124,12 +124,17 @@ def fixed_windows(
     clean: Mapping[int, Mapping[int, np.ndarray]], fit_window: Sequence[int], floor: float
 ) -> dict[tuple[int, int], tuple[int, int]]:
     """(seed, layer) -> the rank window of that layer, from its clean final spectrum:
-    `fit_window` with the last rank capped at half of the valid eigenvalues."""
+    `fit_window` with the last rank capped at half of the valid eigenvalues; None for a layer
+    whose valid eigenvalues leave too few ranks (a collapsed layer, e.g. under a spectral
+    penalty: its rows are flagged, alpha NaN, rather than failing the whole summary)."""
     windows = {}
     for seed, layers in clean.items():
         for layer, values in layers.items():
             n_valid = valid_rank_count(values, floor)
-            windows[(seed, layer)] = capped_window(tuple(fit_window), n_valid)
+            try:
+                windows[(seed, layer)] = capped_window(tuple(fit_window), n_valid)
+            except SpectrumError:
+                windows[(seed, layer)] = None
     return windows
 
 
@@ -143,7 +148,7 @@ def _fit_alpha(values: np.ndarray, window: tuple[int, int], floor: float) -> flo
 def layer_rows(
     spectrum: pd.DataFrame,
     meta: Mapping[str, str],
-    windows: Mapping[tuple[int, int], tuple[int, int]],
+    windows: Mapping[tuple[int, int], tuple[int, int] | None],
     short_window: Sequence[int],
     fit_window: Sequence[int],
     floor: float,
@@ -156,7 +161,8 @@ def layer_rows(
     for layer, (values, blocks) in layer_spectra(spectrum).items():
         window = windows[(seed, layer)]
         n_valid = valid_rank_count(values, floor)
-        inside = n_valid >= window[1]
+        inside = window is not None and n_valid >= window[1]
+        window = window or tuple(fit_window)  # a collapsed layer: the window asked for
         fit = fit_power_law(values, window, floor=floor, cap=False) if inside else None
         loo = [_fit_alpha(b, window, floor) for b in blocks] if inside else []
         finite = [a for a in loo if np.isfinite(a)]

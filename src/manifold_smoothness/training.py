@@ -48,6 +48,7 @@ from manifold_smoothness.model import (
     save_model,
     save_snapshots,
 )
+from manifold_smoothness.spectral_penalty import PenaltyTerm, SpectralPenalty
 from manifold_smoothness.storage import (
     REBUILD_HINT,
     CorruptFileError,
@@ -83,7 +84,9 @@ class TrainConfig:
     of training, in epochs of all layers together (0 = untrained, below total_epochs), at which
     the weights are kept. `train_subset` trains on a class-stratified subset of that many
     training images; `label_noise` is the fraction of them whose labels are shuffled among
-    themselves, once, before training."""
+    themselves, once, before training. `spectral_penalty` (spectral_penalty.SpectralPenalty, or
+    its config mapping; null or weight 0 = none) adds the spectral intervention's penalty to the
+    loss, for the local and backprop rules."""
 
     epochs: int
     batch_size: int
@@ -94,8 +97,16 @@ class TrainConfig:
     snapshots: tuple[float, ...] = ()
     train_subset: int | None = None
     label_noise: float = 0.0
+    spectral_penalty: SpectralPenalty | None = None
 
     def __post_init__(self) -> None:
+        penalty = SpectralPenalty.from_config(self.spectral_penalty)
+        object.__setattr__(self, "spectral_penalty", penalty)
+        if penalty is not None and self.rule == "greedy":
+            raise ValueError(
+                "spectral_penalty needs the local or backprop rule, not greedy (its frozen "
+                "layers cannot follow their penalty); remove the penalty or change the rule"
+            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule {self.lr_schedule!r} unknown; use one of {LR_SCHEDULES}")
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
@@ -272,36 +283,55 @@ def make_optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Adam:
 
 
 def _optimise(
-    optimizer: torch.optim.Optimizer, logits: torch.Tensor, y: torch.Tensor, trained: int | None
+    optimizer: torch.optim.Optimizer,
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    trained: int | None,
+    extra: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One step on the local cross-entropy of layer `trained` (None: the sum over all layers) of
-    logits (k, b, n_classes); returns every readout's loss (k,) and hits (k,) on the device.
+    logits (k, b, n_classes), plus `extra` (a penalty) if given; returns every readout's loss
+    (k,) and hits (k,) on the device.
 
     The readouts all have n_classes rows, so the losses and hits of all k layers come from one
     stacked tensor; nothing here waits for a GPU."""
     losses = local_cross_entropies(logits, y)
     optimizer.zero_grad(set_to_none=True)
-    (losses.sum() if trained is None else losses[trained]).backward()
+    objective = losses.sum() if trained is None else losses[trained]
+    (objective if extra is None else objective + extra).backward()
     optimizer.step()
     hits = (logits.argmax(2) == y).sum(1)
     return losses.detach(), hits
 
 
 def local_step(
-    model: LocalErrorMLP, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+    model: LocalErrorMLP,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    penalty: PenaltyTerm | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step on the sum of the layers' local cross-entropies on x (b, 784), y (b,);
-    returns the losses (n_layers,) and readout hits (n_layers,) as tensors on the device."""
-    return _optimise(optimizer, torch.stack(model.logits(model(x))), y, None)
+    """One optimiser step on the sum of the layers' local cross-entropies on x (b, 784), y (b,)
+    (plus the spectral penalty of the hidden layers, if any); returns the losses (n_layers,) and
+    readout hits (n_layers,) as tensors on the device."""
+    hiddens = model(x)
+    extra = None if penalty is None else penalty(hiddens)
+    return _optimise(optimizer, torch.stack(model.logits(hiddens)), y, None, extra)
 
 
 def backprop_step(
-    model: LocalErrorMLP, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+    model: LocalErrorMLP,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    penalty: PenaltyTerm | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One end-to-end step on the cross-entropy of the last layer's readout on x (b, 784),
-    y (b,); the losses (n_layers,) and hits (n_layers,) of every readout come from the same
-    logits."""
-    return _optimise(optimizer, torch.stack(model.logits(model(x, detach=False))), y, -1)
+    y (b,) (plus the spectral penalty, if any); the losses (n_layers,) and hits (n_layers,) of
+    every readout come from the same logits."""
+    hiddens = model(x, detach=False)
+    extra = None if penalty is None else penalty(hiddens)
+    return _optimise(optimizer, torch.stack(model.logits(hiddens)), y, -1, extra)
 
 
 def greedy_step(
@@ -393,14 +423,17 @@ def training_layer(config: TrainConfig, epoch: int, n_layers: int) -> int | None
 
 
 def training_phase(
-    model: LocalErrorMLP, config: TrainConfig, layer: int | None
+    model: LocalErrorMLP, config: TrainConfig, layer: int | None, penalty: PenaltyTerm | None = None
 ) -> tuple[torch.optim.Optimizer, object, Step]:
     """A fresh optimiser, lr schedule and step for training `layer` (None: all layers at once,
-    for the whole run); greedy starts one such phase per layer."""
+    for the whole run), with the spectral `penalty` if any; greedy starts one such phase per
+    layer."""
     model.zero_grad(set_to_none=True)  # a frozen layer keeps no gradient of its own phase
     if layer is None:
         optimizer = make_optimizer(model, config)
         step = backprop_step if config.rule == "backprop" else local_step
+        if penalty is not None:
+            step = partial(step, penalty=penalty)
     else:
         optimizer = make_optimizer(model.layers[layer], config)
         step = partial(greedy_step, layer=layer)
@@ -577,7 +610,8 @@ def train(
         state = None
     start_epoch = 1 if state is None else state["epoch"] + 1
     layer = training_layer(train_config, start_epoch, model.n_layers)
-    optimizer, scheduler, step = training_phase(model, train_config, layer)
+    penalty = None if (spec := train_config.spectral_penalty) is None else PenaltyTerm(spec)
+    optimizer, scheduler, step = training_phase(model, train_config, layer, penalty)
     if state is None:
         rows = []
         snapshots.take_due(model, 0)
@@ -587,6 +621,9 @@ def train(
 
     for epoch in range(start_epoch, total + 1):
         tic = time.perf_counter()
+        if penalty is not None:  # eigenvectors of the weights the epoch starts from
+            value = penalty.refresh(model, x_train)
+            log.info("epoch %d: spectral penalty of the training set %.4g", epoch, value)
         order = torch.randperm(len(x_train), generator=shuffle).to(dev)
         train_loss, train_accuracy = train_epoch(
             model,
@@ -623,7 +660,7 @@ def train(
         next_layer = training_layer(train_config, epoch + 1, model.n_layers)
         if next_layer != layer:  # greedy: the checkpoint holds the next phase's optimiser
             layer = next_layer
-            optimizer, scheduler, step = training_phase(model, train_config, layer)
+            optimizer, scheduler, step = training_phase(model, train_config, layer, penalty)
         save_torch(
             {
                 "fingerprint": key,

@@ -35,6 +35,7 @@ CAPTIONS: dict[str, str] = {
         "trajectory",
         "generalization",
         "width",
+        "intervention",
     )
 }
 

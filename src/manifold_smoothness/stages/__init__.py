@@ -62,6 +62,21 @@ def read_summary(path: Any):
     return read_table(path).to_pandas()
 
 
+def read_seed_tables(paths: Any):
+    """The per-seed tables at `paths` (audit or robustness files) as one pandas DataFrame, each
+    row with the model and seed its file's metadata names; None for no paths."""
+    import pandas as pd
+
+    from manifold_smoothness.storage import read_table, table_metadata
+
+    frames = []
+    for path in paths:
+        table = read_table(path)
+        meta = table_metadata(table)
+        frames.append(table.to_pandas().assign(model=meta["model"], seed=int(meta["seed"])))
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
 def check_provenance(path: Any, metadata: Mapping[str, str], expected: Mapping[str, Any]) -> None:
     """Raise ProvenanceError when a file's metadata contradicts what its path says it holds.
 

@@ -10,7 +10,7 @@ def check_claims(job) -> None:
     import pandas as pd
 
     from manifold_smoothness import claims, claims_report
-    from manifold_smoothness.stages import read_summary
+    from manifold_smoothness.stages import read_seed_tables, read_summary
 
     p = job.params
     frame = pd.concat([read_summary(path) for path in job.input.summaries], ignore_index=True)
@@ -19,14 +19,11 @@ def check_claims(job) -> None:
     else:
         dimension, source = None, "TwoNN on the inputs of every condition"
     result = claims.evaluate_claims(frame, p.thresholds, dimension, input_dimension_source=source)
-    audits = list(getattr(job.input, "audits", []))
-    if audits:
+    audits = read_seed_tables(getattr(job.input, "audits", []))
+    if audits is not None:
         from manifold_smoothness.audit_checks import audit_checks
-        from manifold_smoothness.storage import read_table, table_metadata
 
-        tables = [read_table(path) for path in audits]
-        rows = [t.to_pandas().assign(model=table_metadata(t)["model"]) for t in tables]
-        result["audit"] = claims._jsonable(audit_checks(pd.concat(rows, ignore_index=True)))
+        result["audit"] = claims._jsonable(audit_checks(audits))
     Path(job.output.json).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
     text = claims_report.render_markdown(result)
     Path(job.output.md).write_text(text)
