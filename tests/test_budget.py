@@ -6,12 +6,12 @@ import copy
 
 import pytest
 import yaml
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 from workflow_runner import ROOT, copy_workflow, quick_study, refused_dry_run, snakemake
 
 from manifold_smoothness import budget, targets
 from manifold_smoothness.budget import MemoryBudgetError, Rates, Sizes, Work
-from manifold_smoothness.config import drop_removed_attacks
+from manifold_smoothness.config import drop_removed_attacks, intervention_family
 
 RATES = Rates(net=50e9, cpu64=25e9, eig_1000=0.1)  # fixed, so that the tests do not time
 
@@ -40,6 +40,8 @@ def study_jobs(config: dict) -> list[tuple[str, dict[str, str]]]:
                 jobs += [(f"compute_spectrum_{attack}", wildcards)]
             if config["audit"]["budgets"] and len(targets.model_conditions(config, model)) > 1:
                 jobs.append(("audit_attacks", wildcards))
+            if model in intervention_family(config):
+                jobs.append(("measure_robustness", wildcards))
     return jobs
 
 
@@ -53,6 +55,36 @@ def test_the_jobs_add_up_to_the_floor_of_the_study():
     by_model = budget.floor_terms(config, RATES)
     floor = sum(seconds for terms in by_model.values() for _, _, seconds, _ in terms)
     assert study_seconds(config) == pytest.approx(floor, rel=1e-12)
+
+
+def intervention_study() -> dict:
+    """config/intervention.yaml over config.yaml, defaults filled."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((ROOT / "config" / "intervention.yaml").read_text()))
+    drop_removed_attacks(config)
+    validate(config, str(ROOT / "rules" / "schemas" / "config.schema.yaml"), set_default=True)
+    return config
+
+
+def test_the_intervention_jobs_add_up_to_its_floor():
+    config = intervention_study()
+    by_model = budget.floor_terms(config, RATES)
+    floor = sum(seconds for terms in by_model.values() for _, _, seconds, _ in terms)
+    assert study_seconds(config) == pytest.approx(floor, rel=1e-12)
+    assert any("minimum distances" in stage for stage, *_ in by_model["local-w256"])
+
+
+def test_the_spectral_penalty_and_the_distances_cost_work_and_memory():
+    config = intervention_study()
+    wildcards = {"dataset": "mnist", "seed": "0"}
+    plain, penalised = (
+        budget.job_work(config, "train_model", {**wildcards, "model": m}).seconds(RATES)
+        for m in ("local-w256", "local-w256-a1-w1")
+    )
+    assert 1.5 < penalised / plain < 4  # the projections on the eigenvectors: ~2 N^2 per P
+    assert budget.job_work(config, "measure_robustness", {**wildcards, "model": "local-w256"}).net
+    kinds = {job for job, *_ in budget.study_memory(config)}
+    assert "measure_robustness" in kinds
 
 
 def test_doubling_the_seeds_doubles_the_work():

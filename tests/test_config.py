@@ -328,7 +328,7 @@ def test_the_intervention_config_names_its_family_from_the_penalties():
 
     family = intervention_family(load(intervention_config()))
     assert family["local-w256"] == {"weight": 0.0, "exponent": None}
-    assert family["local-w256-a3-w0.1"] == {"weight": 0.1, "exponent": 3.0}
+    assert family["local-w256-a2.5-w0.01"] == {"weight": 0.01, "exponent": 2.5}
     assert len(family) == 7
 
 

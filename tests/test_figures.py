@@ -688,7 +688,7 @@ def test_empty_frame_raises(training, spectra, summary, dataset_summary, figure:
 
 def test_every_caption_file_exists_and_is_one_paragraph() -> None:
     figures = {"training", "spectra", "layers", "attack", "accuracy_alpha"}
-    assert set(CAPTIONS) == figures | {"trajectory", "generalization", "width"}
+    assert set(CAPTIONS) == figures | {"trajectory", "generalization", "width", "intervention"}
     for name, filename in CAPTIONS.items():
         text = (CAPTION_DIR / filename).read_text().strip()
         assert text and "\n\n" not in text, name

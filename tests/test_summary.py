@@ -96,6 +96,12 @@ def test_a_layer_collapsed_onto_too_few_directions_is_flagged_not_failed():
     assert set(rows.query("attack == 'clean'")["n_valid"]) == {8}
 
 
+def test_a_dead_layer_is_flagged_with_no_dimension():
+    rows = run([(spectrum([1.0, 1.5], n_valid=0), meta())])
+    assert rows["alpha"].isna().all() and rows["dimension"].isna().all()
+    assert (rows["n_valid"] == 0).all()
+
+
 def test_alpha_se_is_the_jackknife_of_the_block_fits():
     shifts = [0.01, -0.02, 0.0, 0.03]
     table = run([(spectrum([1.0, 1.5], loo_shift=shifts), meta())])

@@ -196,7 +196,8 @@ def layer_rows(
                 "alpha_adaptive": adaptive,
                 "alpha_short": short.alpha if short else np.nan,
                 "alpha_short_r2": short.r2 if short else np.nan,
-                "dimension": participation_ratio(values),
+                # a dead layer (every unit silent) has no dimension; its alpha is flagged above
+                "dimension": participation_ratio(values) if n_valid else np.nan,
                 "input_dimension": d,
                 "bound_margin": alpha - (1.0 + 2.0 / d) if np.isfinite(d) and d > 0 else np.nan,
                 "perturbation_l2": float(norm.get("perturbation_l2", 0.0)),
