@@ -289,6 +289,17 @@ def test_spectra_use_the_final_models_fit_not_a_snapshots(spectra, summary) -> N
     assert f"layer 1: alpha={final.alpha:.2f}, D={final.dimension:.1f}" in texts
 
 
+def test_spectra_name_a_dead_layer_and_draw_the_others(spectra, summary) -> None:
+    dead = (spectra["seed"] == 1) & (spectra["layer"] == 2)
+    silent = spectra.assign(eigenvalue=spectra["eigenvalue"].where(~dead, 0.0))
+    ax = plot_spectra(silent, summary).axes[0]
+    spectrum_lines = [line for line in ax.lines if line.get_linestyle() == "-"]
+    assert len(spectrum_lines) == len(SEEDS) * N_LAYERS - 1
+    assert "seed 1 layer 2" in ax.get_title()
+    with pytest.raises(EmptyFrameError, match="no layer of any seed"):
+        plot_spectra(spectra.assign(eigenvalue=0.0), summary)
+
+
 def test_spectra_unknown_seed_raises(spectra, summary) -> None:
     with pytest.raises(UnknownSeedError, match="seed 7"):
         plot_spectra(spectra, summary, seed=7)

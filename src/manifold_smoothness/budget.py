@@ -465,6 +465,7 @@ def cost_message(
 # Resident size of a job's Python process once torch, pyarrow and the package are imported
 # (0.81 GB measured here, 2026-12-07), with Snakemake's script preamble.
 PROCESS_BYTES = 0.85e9
+PENALTY_CHUNK = 10_000  # training images per forward of spectral_penalty.PenaltyTerm.refresh
 # Reading a split (parquet -> uint8, the parquet reader's buffers) and its float32 tensor: the
 # peak of data.read_split + data.split_tensors of all of MNIST's training images was 0.69 GB
 # over the process, 14.7 bytes per pixel (the test images' 17).
@@ -551,6 +552,16 @@ def job_memory(cfg: Mapping, index: int, stage: str, attack: str | None = None) 
                 (_model_key(index, "training", "batch_size"), width),
             ),
             Term(F32 * min(EVAL_CHUNK, sizes.n_test_split) * units, "test evaluation", (width,)),
+            # the spectral penalty's refresh: a chunk's hidden layers in float32 and float64,
+            # and each layer's float64 scatter and eigenvectors
+            Term(
+                (F32 + F64) * min(PENALTY_CHUNK, sizes.n_train) * units
+                + 3 * F64 * sum(w * w for w in hidden)
+                if (spec["training"].get("spectral_penalty") or {}).get("weight")
+                else 0,
+                "the spectral penalty's covariances",
+                (_model_key(index, "training", "spectral_penalty"), width),
+            ),
         ]
     if stage == "analyse_snapshot":
         # the bundle of every snapshot, loaded and rebuilt as models

@@ -134,7 +134,7 @@ def plot_spectra(
     and its alpha and D in the legend; the other seeds are drawn faint, to show the spread.
     Rows with an `attack` other than 'clean' or `final` False (training snapshots) are
     ignored in both frames. Eigenvalues at or below `floor` times the largest are not drawn
-    (the fit's relative floor).
+    (the fit's relative floor); a layer with none above it (dead) is named in the title.
     """
     check_frame(spectra, SPECTRA_COLUMNS, "spectra")
     check_frame(summary, FIT_COLUMNS, "summary")
@@ -144,10 +144,15 @@ def plot_spectra(
     colors = layer_colors(n_layers_of(spectra))
     fig, (ax,) = new_figure(1)
     fig.set_size_inches(6.4, 4.8)
-    anchors = []
-    for (s, layer), group in spectra.groupby(["seed", "layer"], sort=True):
+    anchors, dead = [], []
+    groups = spectra.groupby(["seed", "layer"], sort=True)
+    for (s, layer), group in groups:
         color = colors[int(layer) - 1]
-        ranks, values, total = normalised_spectrum(group, floor)
+        try:
+            ranks, values, total = normalised_spectrum(group, floor)
+        except EmptyFrameError:  # every unit silent (e.g. under a spectral penalty)
+            dead.append(f"seed {s} layer {layer}")
+            continue
         if s != chosen:
             ax.plot(ranks, values, color=color, lw=0.8, alpha=FAINT_ALPHA, zorder=1)
             continue
@@ -156,7 +161,11 @@ def plot_spectra(
         if np.isfinite([fit["alpha"], fit["alpha_intercept"]]).all():
             ax.plot(*fit_line(fit, total), color="black", ls="--", lw=1.0, zorder=4)
         anchors.append(values[0])
-    draw_reference(ax, float(spectra["rank"].max()), float(np.median(anchors)))
+    if len(dead) == groups.ngroups:
+        raise EmptyFrameError(f"no layer of any seed has a positive eigenvalue ({len(dead)} dead)")
+    draw_reference(ax, float(spectra["rank"].max()), float(np.median(anchors or [1.0])))
+    if dead:
+        ax.set_title(f"dead layers (no variance, not drawn): {', '.join(dead)}", fontsize=7)
     ax.set(
         xscale="log",
         yscale="log",
