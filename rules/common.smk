@@ -248,7 +248,10 @@ def intervention_summaries(wildcards):
 def intervention_audits(wildcards):
     """The audit files of the intervention's models (their accuracies at fixed budgets)."""
     return [
-        f for f in audit_files(wildcards.dataset) if f.split("/")[2] in INTERVENTION
+        AUDIT_FILE.format(dataset=wildcards.dataset, model=m, seed=s)
+        for m in intervention_models(wildcards.dataset)
+        if audited(config, m)
+        for s in config["seeds"]
     ]
 
 

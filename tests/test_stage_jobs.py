@@ -323,7 +323,12 @@ def spec_check_intervention(c, w, _):
             for m in models
             for s in c["seeds"]
         ],
-        "audits": [f for f in audit_files(c, w["dataset"]) if f.split("/")[2] in models],
+        "audits": [
+            seed_file("audit.parquet", {**w, "model": m, "seed": s})
+            for m in models
+            if c["audit"]["budgets"] and len(targets.model_conditions(c, m)) > 1
+            for s in c["seeds"]
+        ],
     }
     outputs = {**figure("intervention", w, STUDY_FIGURE_DIR)}
     for ext in ("json", "md"):
