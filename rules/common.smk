@@ -225,7 +225,7 @@ INTERVENTION = intervention_family(config)  # {} without one
 
 
 def intervention_models(dataset):
-    """The intervention's models of a dataset, baseline first: none without an intervention."""
+    """The intervention's models of a dataset, in config order: none without an intervention."""
     return [m for d, m in targets.models(config) if d == dataset and m in INTERVENTION]
 
 
