@@ -12,8 +12,7 @@ from manifold_smoothness.model import ModelConfig
 from manifold_smoothness.training import TrainConfig
 
 
-@pytest.fixture
-def tiny_data() -> tuple[torch.Tensor, torch.Tensor]:
+def block_data() -> tuple[torch.Tensor, torch.Tensor]:
     """256 noisy images in [0, 1] whose label is the block of 78 pixels that is brighter:
     learnable in a few epochs, not trivially."""
     g = torch.Generator().manual_seed(123)
@@ -22,6 +21,36 @@ def tiny_data() -> tuple[torch.Tensor, torch.Tensor]:
     blocks = x[:, :780].view(256, 10, 78)
     blocks[torch.arange(256), y] += 0.3
     return x, y
+
+
+@pytest.fixture
+def tiny_data() -> tuple[torch.Tensor, torch.Tensor]:
+    return block_data()
+
+
+@pytest.fixture(scope="session")
+def train_on_blocks(tmp_path_factory):
+    """train_on_blocks(hidden) -> (model, x, y): a network of those hidden widths trained for
+    10 epochs on block_data (above chance, far from perfect: attacks have work to do)."""
+
+    def trained(hidden: tuple[int, ...]):
+        from manifold_smoothness.training import train
+
+        x, y = block_data()
+        model, _ = train(
+            ModelConfig(hidden=hidden),
+            TrainConfig(epochs=10, batch_size=32, lr=3.0e-3),
+            0,
+            (x, y),
+            (x, y),
+            tmp_path_factory.mktemp("blocks") / "ck.pt",
+            data_id="tiny",
+            test_id="tiny",
+            code_id="tests",
+        )
+        return model, x, y
+
+    return trained
 
 
 @pytest.fixture

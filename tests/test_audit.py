@@ -11,29 +11,11 @@ import torch
 from manifold_smoothness import audit
 from manifold_smoothness.audit_checks import AUDIT_ATTACKS, WORST, audit_checks, audit_markdown
 from manifold_smoothness.config import ConfigError, check_audit
-from manifold_smoothness.training import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    g = torch.Generator().manual_seed(123)
-    y = torch.randint(0, 10, (256,), generator=g)
-    x = torch.rand(256, 784, generator=g) * 0.7
-    x[:, :780].view(256, 10, 78)[torch.arange(256), y] += 0.3
-    from manifold_smoothness.model import ModelConfig
-
-    model, _ = train(
-        ModelConfig(hidden=(32, 32)),
-        TrainConfig(epochs=10, batch_size=32, lr=3.0e-3),
-        0,
-        (x, y),
-        (x, y),
-        tmp_path_factory.mktemp("audit") / "ck.pt",
-        data_id="tiny",
-        test_id="tiny",
-        code_id="tests",
-    )
-    return model, x, y
+def trained(train_on_blocks):
+    return train_on_blocks((32, 32))
 
 
 SETTINGS = audit.AuditSettings(budgets=(0.02, 0.05, 0.3), pgd_steps=5, apgd_iterations=10)

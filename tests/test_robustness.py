@@ -20,30 +20,14 @@ from manifold_smoothness.robustness import (
     robustness_frame,
     robustness_table,
 )
-from manifold_smoothness.training import TrainConfig, train
 
 SETTINGS = RobustnessSettings(samples=None, max_distance=0.5, bisections=6, pgd_steps=5)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A model above chance (about half of the first 96 right) on 256 block-brightness
-    images, as conftest's tiny_data."""
-    g = torch.Generator().manual_seed(123)
-    y = torch.randint(0, 10, (256,), generator=g)
-    x = torch.rand(256, 784, generator=g) * 0.7
-    x[:, :780].view(256, 10, 78)[torch.arange(256), y] += 0.3
-    model, _ = train(
-        ModelConfig(hidden=(32, 24)),
-        TrainConfig(epochs=10, batch_size=32, lr=3.0e-3),
-        0,
-        (x, y),
-        (x, y),
-        tmp_path_factory.mktemp("robustness") / "ck.pt",
-        data_id="tiny",
-        test_id="tiny",
-        code_id="tests",
-    )
+def trained(train_on_blocks):
+    """A model above chance (about half of the first 96 right) on conftest's block data."""
+    model, x, y = train_on_blocks((32, 24))
     return model, x[:96], y[:96]
 
 

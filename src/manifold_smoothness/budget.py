@@ -31,6 +31,7 @@ from manifold_smoothness.config import (
     gpu_visible,
     intervention_family,
     key_path,
+    penalty_of,
 )
 from manifold_smoothness.sources import N_CLASSES, N_PIXELS, N_TEST, N_TRAIN
 from manifold_smoothness.study import CLEAN, PGD_GRID_ROWS
@@ -188,7 +189,7 @@ def training(spec: Mapping, sizes: Sizes) -> tuple[Work, str]:
         text = f"{epochs} epochs x {n} x " + ("(6P - 2P_1)" if rule == "backprop" else "4P")
     flops = epochs * per_image * n + total * sizes.n_test_split * 2 * p
     text += f" + {total} x {sizes.n_test_split} x 2P test, P = {p:,}"
-    if not (train.get("spectral_penalty") or {}).get("weight"):
+    if penalty_of(spec) is None:
         return Work(net=flops), text
     # the spectral penalty (spectral_penalty.PenaltyTerm): per image and layer the projection on
     # the eigenvectors and its gradient, 6 N^2; per epoch a forward of the training set, the
@@ -557,7 +558,7 @@ def job_memory(cfg: Mapping, index: int, stage: str, attack: str | None = None) 
             Term(
                 (F32 + F64) * min(PENALTY_CHUNK, sizes.n_train) * units
                 + 3 * F64 * sum(w * w for w in hidden)
-                if (spec["training"].get("spectral_penalty") or {}).get("weight")
+                if penalty_of(spec)
                 else 0,
                 "the spectral penalty's covariances",
                 (_model_key(index, "training", "spectral_penalty"), width),
