@@ -20,18 +20,16 @@ from manifold_smoothness.config import (
 )
 from manifold_smoothness.provenance import code_hash
 from manifold_smoothness.width_sweep import is_width_sweep, paper_widths
+from manifold_smoothness.vocabulary import CLEAN, FIGURES, SPLITS
 from manifold_smoothness.study import (
     CLAIMS_DIR,
-    CLEAN,
     DATA_DIR,
     FIGURE_DIR,
     MODEL_DIR,
     SEED_DIR,
     SNAPSHOT_DIR,
     RUN_CONFIG,
-    SPLITS,
     STUDY_FIGURE_DIR,
-    SUMMARY_FIGURES,
     SUMMARY_FILE,
     benchmark_path,
     log_path,
@@ -137,6 +135,62 @@ def figure_output(name, caption=None, directory=FIGURE_DIR, category="{model}"):
             category=category,
         ),
     }
+
+
+# the figures drawn from the study's tables (rules/figures.smk, stages/plot_figure.py)
+FIGURE_LOGS = {
+    "model": PER_MODEL,
+    "attack": f"{PER_MODEL}/{{attack}}",
+    "dataset": "{dataset}",
+}
+
+
+def figure_inputs(spec):
+    """A figure's input files, by what it is drawn from (vocabulary.FIGURE_INPUTS)."""
+    return {
+        "summary": {"summary": SUMMARY_FILE},
+        "training": {"training": seed_files("training.parquet")},
+        "spectra": {
+            "spectra": seed_files("clean/0/spectrum.parquet"),
+            "summary": SUMMARY_FILE,
+        },
+        "summaries": {"summaries": model_summaries},
+    }[spec.inputs]
+
+
+def figure_outputs(name, spec):
+    """PDF + PNG of a figure, by its scope; an attack's figure is named like the attack."""
+    if spec.scope == "dataset":
+        return figure_output(
+            name, directory=STUDY_FIGURE_DIR, category="Across networks"
+        )
+    return figure_output("{attack}" if spec.scope == "attack" else name, caption=name)
+
+
+def figure_constraints(spec):
+    """An attack's figure matches the configured attacks only (not the model's other figures)."""
+    return (
+        {"attack": "|".join(CONDITIONS[1:]) or "(?!)"} if spec.scope == "attack" else {}
+    )
+
+
+def figure_params(spec):
+    """The seeds of figures drawn from per-seed files, and the figure's options
+    (vocabulary.FIGURE_OPTIONS), which may depend on the job's wildcards."""
+    values = {
+        "attack": lambda w: w.attack,
+        "attacks": lambda w: targets.model_conditions(config, w.model)[1:],
+        "limits": lambda w: shape_limits(),
+        "floor": lambda w: config["analysis"]["eigenvalue_floor"],
+    }
+    seeds = {"seeds": config["seeds"]} if spec.inputs in ("training", "spectra") else {}
+    return {**seeds, "options": lambda w: {k: values[k](w) for k in spec.options}}
+
+
+@cache
+def figure_code(spec):
+    """stage_code of plot_figure and the figure's own module, which it imports by name."""
+    return code_hash(SCRIPTS / "plot_figure.py", spec.module_file(SRC), src=SRC)
 
 
 def attack_spec(attack):

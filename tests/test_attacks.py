@@ -3,10 +3,11 @@ import pytest
 import torch
 
 from manifold_smoothness import attacks
-from manifold_smoothness.attacks import METHODS, AttackSpec, perturb, perturb_grid
+from manifold_smoothness.attacks import AttackSpec, perturb, perturb_grid
 from manifold_smoothness.audit import art_classifier
 from manifold_smoothness.model import LocalErrorMLP
 from manifold_smoothness.training import TrainConfig, train
+from manifold_smoothness.vocabulary import ATTACK_METHODS as METHODS
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -231,7 +232,7 @@ def test_negative_strength_is_rejected(trained, tiny_data):
         ),
         ({"method": "gaussian", "target": "layer"}, "target 'layer' needs a gradient method"),
         ({"method": "random_sign", "target": "layer"}, "not 'random_sign'"),
-        ({"method": "pgd"}, "pgd needs steps >= 1 and step_size > 0"),
+        ({"method": "pgd"}, "pgd needs steps > 0 and step_size > 0"),
         ({"method": "pgd", "steps": 10, "step_size": 0.0}, "step_size 0.0"),
         ({"method": "pgd", "steps": 10.0, "step_size": 2.5}, "steps must be an integer"),
         ({"method": "pgd", "steps": 1, "step_size": 1, "random_start": "yes"}, "'yes'"),

@@ -166,7 +166,7 @@ CROSS_KEY = [
     ("models.2.training.snapshots", [20], "20 is not before the end of training"),
     ("models.0.attacks", ["cw"], "'cw' is not an attack of the config"),
     ("attacks.gaussian.target", "layer", "attacks.gaussian.target"),
-    ("attacks.gaussian.steps", 3, "apply to pgd only"),
+    ("attacks.gaussian.steps", 3, "attacks.gaussian.steps': steps are settings of pgd"),
     ("attacks.pgd", {"method": "pgd", "strengths": [0.1]}, "attacks.pgd.steps"),
     ("attacks.layers", {"method": "gaussian", "strengths": [0.1]}, "the name 'layers' is taken"),
     ("analysis.jackknife_blocks", 1, "analysis.jackknife_blocks"),

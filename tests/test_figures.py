@@ -712,10 +712,3 @@ def test_attack_caption_names_its_attack_when_rendered() -> None:
     wildcards = SimpleNamespace(attack="fgsm_layer", dataset="mnist", model=MAIN)
     text = jinja2.Template(template).render(snakemake=SimpleNamespace(wildcards=wildcards))
     assert "fgsm_layer" in text and "{{" not in text
-
-
-def test_every_attack_method_has_its_labels() -> None:
-    from manifold_smoothness.attacks import METHODS
-    from manifold_smoothness.figures.common import METHOD_LABELS
-
-    assert set(METHOD_LABELS) == set(METHODS)

@@ -107,7 +107,10 @@ def test_every_rule_that_runs_code_names_its_stage_script_and_hashes_it():
         if not scripts:
             continue
         runs_code += 1
-        assert re.findall(r'stage_code\("(\w+)"\)', block) == scripts, rule
+        if scripts == ["plot_figure"]:  # the stage and the figure's module, imported by name
+            assert "code=figure_code(spec)" in block, rule
+        else:
+            assert re.findall(r'stage_code\("(\w+)"\)', block) == scripts, rule
         (stage,) = scripts
         script = (ROOT / "rules" / "scripts" / f"{stage}.py").read_text()
         assert f"from manifold_smoothness.stages.{stage} import {stage}\n" in script, rule

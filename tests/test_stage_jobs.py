@@ -32,11 +32,10 @@ from manifold_smoothness.mock_job import MockJobError, mock_job, workflow_jobs
 from manifold_smoothness.model import load_model_with_metadata, load_snapshots
 from manifold_smoothness.provenance import code_hash
 from manifold_smoothness.stages import check_provenance, run
-from manifold_smoothness.stages.plot_training import read_training
+from manifold_smoothness.stages.plot_figure import read_training
 from manifold_smoothness.storage import read_table, table_metadata, write_table
 from manifold_smoothness.study import (
     CLAIMS_DIR,
-    CLEAN,
     DATA_DIR,
     FIGURE_DIR,
     MODEL_DIR,
@@ -44,11 +43,11 @@ from manifold_smoothness.study import (
     SEED_DIR,
     SNAPSHOT_DIR,
     STUDY_FIGURE_DIR,
-    SUMMARY_FIGURES,
     SUMMARY_FILE,
     log_path,
 )
 from manifold_smoothness.summary import SUMMARY_COLUMNS
+from manifold_smoothness.vocabulary import CLEAN, FIGURES, MODEL_FIGURES
 from manifold_smoothness.width_sweep import claims_by_width, paper_widths
 
 DATASET, MODEL, WIDTH = "mnist", "tiny", 16
@@ -219,34 +218,31 @@ def spec_summarize_spectra(c, w, _):
     return inputs, summary_file(w), PER_MODEL, params, 1
 
 
-def spec_plot_training(c, w, _):
-    inputs = {"training": targets.seed_files(c, "training.parquet", w["dataset"], w["model"])}
-    return inputs, figure("training", w), PER_MODEL, {"seeds": c["seeds"]}, 1
-
-
-def spec_plot_spectra(c, w, _):
-    spectra = targets.seed_files(c, "clean/0/spectrum.parquet", w["dataset"], w["model"])
-    params = {"seeds": c["seeds"], "floor": c["analysis"]["eigenvalue_floor"]}
-    return {"spectra": spectra, **summary_file(w)}, figure("spectra", w), PER_MODEL, params, 1
-
-
-def spec_plot_summary_figure(c, w, name):
-    params = {
-        "figure": name,
-        "attacks": targets.model_conditions(c, w["model"])[1:],
-        "shape_limits": shape_limits(c) if name == "accuracy_alpha" else None,
-    }
-    return summary_file(w), figure(name, w), PER_MODEL, params, 1
-
-
-def spec_plot_attack(c, w, _):
-    params = {"shape_limits": shape_limits(c)}
-    return summary_file(w), figure(w["attack"], w), f"{PER_MODEL}/{{attack}}", params, 1
-
-
-def spec_plot_generalization(c, w, _):
-    inputs = {"summaries": targets.summary_files(c, w["dataset"])}
-    return inputs, figure("generalization", w, STUDY_FIGURE_DIR), "{dataset}", {}, 1
+def spec_plot_figure(c, w, name):
+    """plot_<name>: the figure's inputs, outputs and options as rules/figures.smk declares
+    them for each figure of vocabulary.FIGURES that plot_figure draws."""
+    d, m = w["dataset"], w.get("model")
+    seeds = {"seeds": c["seeds"]}
+    if name == "generalization":
+        inputs = {"summaries": targets.summary_files(c, d)}
+        outputs = figure("generalization", w, STUDY_FIGURE_DIR)
+        return inputs, outputs, "{dataset}", {"figure": name, "options": {}}, 1
+    if name == "attack":
+        options = {"attack": w["attack"], "limits": shape_limits(c)}
+        params = {"figure": name, "options": options}
+        return summary_file(w), figure(w["attack"], w), f"{PER_MODEL}/{{attack}}", params, 1
+    inputs, params = summary_file(w), {"options": {}}
+    if name == "training":
+        inputs = {"training": targets.seed_files(c, "training.parquet", d, m)}
+        params = {**seeds, "options": {}}
+    elif name == "spectra":
+        spectra = targets.seed_files(c, "clean/0/spectrum.parquet", d, m)
+        inputs = {"spectra": spectra, **summary_file(w)}
+        params = {**seeds, "options": {"floor": c["analysis"]["eigenvalue_floor"]}}
+    elif name == "accuracy_alpha":
+        attacks = targets.model_conditions(c, m)[1:]
+        params = {"options": {"attacks": attacks, "limits": shape_limits(c)}}
+    return inputs, figure(name, w), PER_MODEL, {"figure": name, **params}, 1
 
 
 def audit_files(c: dict, dataset: str) -> list[str]:
@@ -351,16 +347,18 @@ SPECS: dict[str, Spec] = {
 
 
 def rule_name(stage: str, variant: str | None) -> str:
-    """The rule of a stage: one per attack (record_activations_fgsm), one per summary figure
+    """The rule of a stage: one per attack (record_activations_fgsm), one per figure
     (plot_layers), else the stage's own name."""
-    if stage == "plot_summary_figure":
+    if stage == "plot_figure":
         return f"plot_{variant}"
     return f"{stage}_{variant}" if stage in ("record_activations", "compute_spectrum") else stage
 
 
-def stage_code(stage: str) -> str:
-    """rules/common.smk's stage_code: hash of the code the stage's script runs."""
-    return code_hash(SCRIPTS / f"{stage}.py", src=ROOT / "src")
+def stage_code(stage: str, variant: str | None = None) -> str:
+    """rules/common.smk's stage_code: hash of the code the stage's script runs; a figure's
+    (figure_code) covers its module too, which plot_figure imports by name."""
+    figure = [FIGURES[variant].module_file(ROOT / "src")] if stage == "plot_figure" else []
+    return code_hash(SCRIPTS / f"{stage}.py", *figure, src=ROOT / "src")
 
 
 def rule_job(config: dict, stage: str, variant: str | None = None, **wildcards) -> dict:
@@ -374,7 +372,7 @@ def rule_job(config: dict, stage: str, variant: str | None = None, **wildcards) 
         "input": inputs,
         "output": outputs,
         "log": [log_path(rule, per).format(**w)],
-        "params": {**params, "code": stage_code(stage)},
+        "params": {**params, "code": stage_code(stage, variant)},
         "wildcards": w,
         "threads": threads,
     }
@@ -700,13 +698,13 @@ def test_check_intervention_decides_on_a_penalised_twin(
 def model_figures(config: dict, model: str = MODEL) -> list[tuple[str, str | None, dict]]:
     """(stage, variant, wildcards) of every figure of one model."""
     w = {"dataset": DATASET, "model": model}
-    figures = [("plot_training", None, w), ("plot_spectra", None, w)]
-    figures += [("plot_summary_figure", f, w) for f in SUMMARY_FIGURES]
+    figures = [("plot_figure", f, w) for f in MODEL_FIGURES]
     attacks = targets.model_conditions(config, model)[1:]
-    return figures + [("plot_attack", None, {**w, "attack": a}) for a in attacks]
+    return figures + [("plot_figure", "attack", {**w, "attack": a}) for a in attacks]
 
 
-FIGURE_JOBS = [*model_figures(tiny_study()), ("plot_generalization", None, {"dataset": DATASET})]
+FIGURE_JOBS = [*model_figures(tiny_study())]
+FIGURE_JOBS.append(("plot_figure", "generalization", {"dataset": DATASET}))
 
 
 @pytest.mark.parametrize(
@@ -747,9 +745,10 @@ def every_rule_job(config: dict) -> list[dict]:
             rule_job(config, s, attack, **seed) for s in ("record_activations", "compute_spectrum")
         ]
     jobs += [rule_job(config, s, v, **fw) for s, v, fw in model_figures(config, m)]
+    jobs.append(rule_job(config, "plot_figure", "generalization", dataset=d))
     jobs += [
         rule_job(config, s, dataset=d)
-        for s in ("plot_generalization", "check_claims", "plot_width_sweep", "check_intervention")
+        for s in ("check_claims", "plot_width_sweep", "check_intervention")
     ]
     return jobs + [rule_job(config, "summarize_spectra", **w)]
 

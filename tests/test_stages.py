@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from manifold_smoothness.stages import ProvenanceError, check_provenance, run
-from manifold_smoothness.stages.plot_training import read_training
+from manifold_smoothness.stages.plot_figure import read_training
 from manifold_smoothness.stages.record_config import record_config
 from manifold_smoothness.storage import CorruptFileError, write_table
 

@@ -11,25 +11,25 @@ from pathlib import Path
 import pytest
 import torch
 
+from manifold_smoothness.checkpoints import snapshot_path
 from manifold_smoothness.data import stratified_subset
 from manifold_smoothness.model import LocalErrorMLP, ModelConfig, load_snapshots, readout_accuracy
 from manifold_smoothness.storage import CorruptFileError, load_torch
 from manifold_smoothness.training import (
     DIVERGENCE_CHECK_STEPS,
-    RULES,
     DivergenceError,
     TrainConfig,
     backprop_step,
     layer_accuracies,
     make_optimizer,
     shuffle_labels,
-    snapshot_path,
     train,
     train_epoch,
     training_phase,
     training_set,
     training_table,
 )
+from manifold_smoothness.vocabulary import LEARNING_RULES
 
 IDS = {"data_id": "tiny-train", "test_id": "tiny-test", "code_id": "code-a"}
 
@@ -93,7 +93,7 @@ def test_checkpoint_of_other_code_or_data_is_not_resumed(
     ck = tmp_path / "ck.pt"
     _train(tiny_model_config, tcfg, tiny_data, ck)
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="manifold_smoothness.training"):
+    with caplog.at_level(logging.INFO, logger="manifold_smoothness"):
         _train(tiny_model_config, tcfg, tiny_data, ck, **{changed: "other"})
     messages = [r.getMessage() for r in caplog.records]
     assert any("ignoring" in m and changed in m for m in messages), messages
@@ -105,7 +105,7 @@ def test_checkpoint_of_the_same_run_is_resumed(tmp_path, caplog, tiny_data, tiny
     tcfg = TrainConfig(epochs=2, batch_size=64, lr=1.0e-3)
     ck = tmp_path / "ck.pt"
     first, rows = _train(tiny_model_config, tcfg, tiny_data, ck)
-    with caplog.at_level(logging.INFO, logger="manifold_smoothness.training"):
+    with caplog.at_level(logging.INFO, logger="manifold_smoothness"):
         again, rows_again = _train(tiny_model_config, tcfg, tiny_data, ck)
     assert any("resuming" in r.getMessage() for r in caplog.records)
     _assert_same_weights(first, again)
@@ -116,7 +116,7 @@ def test_exploding_loss_warns_with_layer_epoch_and_lr(
     tmp_path, caplog, tiny_data, tiny_model_config
 ):
     tcfg = TrainConfig(epochs=1, batch_size=64, lr=10.0)  # finite losses of 1e3 to 1e6
-    with caplog.at_level(logging.WARNING, logger="manifold_smoothness.training"):
+    with caplog.at_level(logging.WARNING, logger="manifold_smoothness"):
         _, rows = _train(tiny_model_config, tcfg, tiny_data, tmp_path / "ck.pt")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     exploded = [r for r in rows if r["train_loss"] > 100 * math.log(10)]
@@ -129,7 +129,7 @@ def test_exploding_loss_warns_with_layer_epoch_and_lr(
 def test_sane_learning_rate_does_not_warn(
     tmp_path, caplog, tiny_data, tiny_model_config, tiny_train_config
 ):
-    with caplog.at_level(logging.WARNING, logger="manifold_smoothness.training"):
+    with caplog.at_level(logging.WARNING, logger="manifold_smoothness"):
         _train(tiny_model_config, tiny_train_config, tiny_data, tmp_path / "ck.pt")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
@@ -552,7 +552,7 @@ def test_checkpoint_of_other_rule_snapshots_or_data_controls_is_not_resumed(
     ck = tmp_path / "ck.pt"
     _train(tiny_model_config, tcfg, tiny_data, ck)
     other = TrainConfig(epochs=1, batch_size=128, lr=1.0e-3, **changed)
-    with caplog.at_level(logging.INFO, logger="manifold_smoothness.training"):
+    with caplog.at_level(logging.INFO, logger="manifold_smoothness"):
         _train(tiny_model_config, other, tiny_data, ck, snapshot_out=tmp_path / "s.pt")
     messages = [r.getMessage() for r in caplog.records]
     assert any("ignoring" in m and "training" in m for m in messages), messages
@@ -574,7 +574,7 @@ def test_train_config_from_spec_reads_rule_snapshots_and_data_controls():
         0.0,
     )
     with pytest.raises(
-        ValueError, match=rf"rule 'sgd' unknown; use one of {re.escape(str(RULES))}"
+        ValueError, match=rf"rule 'sgd' unknown; use one of {re.escape(str(tuple(LEARNING_RULES)))}"
     ):
         TrainConfig.from_spec({"training": {**training, "rule": "sgd"}})
 

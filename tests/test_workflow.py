@@ -12,8 +12,8 @@ import pytest
 import yaml
 from workflow_runner import ROOT, planned_jobs, quick_preset, quick_study, snakemake
 
-from manifold_smoothness.study import FIGURE_FORMATS, STUDY_FIGURES
 from manifold_smoothness.targets import model_conditions, model_figures, snapshots
+from manifold_smoothness.vocabulary import FIGURE_FORMATS, STUDY_FIGURES
 
 pytestmark = pytest.mark.workflow
 STUDY = quick_study()

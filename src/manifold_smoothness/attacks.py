@@ -1,9 +1,10 @@
 """Input perturbations, all clipped to the image range: Gaussian noise, FGSM, PGD and the
 random-sign control (FGSM's L-inf budget without its adversarial direction).
 
-An attack is an `AttackSpec`: a method and its settings, read from one config entry. Its
-strength is the noise's standard deviation (gaussian) or the L-inf budget eps (the others);
-strength 0 is the clean input whatever the method.
+An attack is a `vocabulary.AttackSpec`: a method and its settings, read from one config entry;
+`GRID_ATTACKS` holds each method's arithmetic (one function per entry of
+vocabulary.ATTACK_METHODS). Its strength is the noise's standard deviation (gaussian) or the
+L-inf budget eps (the others); strength 0 is the clean input whatever the method.
 
 Inputs live in [0, 1] (normalisation, if any, belongs inside the model), so clipping the
 perturbed image to [0, 1] is exactly the valid-image constraint.
@@ -15,8 +16,7 @@ input it was given. Random draws are made on the CPU, so a seed gives the same d
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -24,84 +24,14 @@ from torch import nn
 
 from manifold_smoothness.devices import model_device
 from manifold_smoothness.model import LocalErrorMLP
-from manifold_smoothness.study import PGD_GRID_ROWS
+from manifold_smoothness.vocabulary import ATTACK_METHODS, PGD_GRID_ROWS, AttackSpec
 
-METHODS = ("gaussian", "fgsm", "random_sign", "pgd")
-TARGETS = ("output", "layer")  # whose readout a gradient method differentiates
-GRADIENT_METHODS = ("fgsm", "pgd")
-# The random stream of each method that draws: fixed numbers rather than positions in METHODS,
-# so reordering METHODS changes no draw. SeedSequence pads its entropy with zeros, so stream 0
-# (gaussian) keeps the draws of the two-component seed used before streams existed.
-NOISE_STREAMS = {"gaussian": 0, "random_sign": 1, "pgd": 2}
-
-
-@dataclass(frozen=True)
-class AttackSpec:
-    """One configured attack: a method of METHODS and, for gradient methods, the target
-    (`output`: every layer sees inputs attacked through the network's output; `layer`: layer l
-    sees inputs attacked through its own readout B_l).
-
-    PGD takes `steps` iterations of relative size `step_size`: the absolute step is
-    step_size * eps / steps, so step_size = 2.5 is the default ratio of Madry et al. (2018)
-    and of the `robustness` library (2.5 * eps / steps), which lets a walk started anywhere
-    in the eps ball reach its boundary. `random_start` starts PGD uniformly in the eps ball.
-    """
-
-    method: str
-    target: str = "output"
-    steps: int = 0
-    step_size: float = 0.0
-    random_start: bool = False
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"attack method {self.method!r} unknown; use one of {METHODS}")
-        if self.target not in TARGETS:
-            raise ValueError(f"attack target {self.target!r} unknown; use one of {TARGETS}")
-        if self.target == "layer" and self.method not in GRADIENT_METHODS:
-            raise ValueError(
-                f"target 'layer' needs a gradient method {GRADIENT_METHODS}, not "
-                f"{self.method!r}; use target 'output'"
-            )
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int):
-            raise ValueError(f"attack steps must be an integer, got {self.steps!r}")
-        if not isinstance(self.random_start, bool):
-            raise ValueError(f"random_start must be true or false, got {self.random_start!r}")
-        if self.method == "pgd":
-            if self.steps < 1 or not self.step_size > 0:
-                raise ValueError(
-                    f"pgd needs steps >= 1 and step_size > 0, got steps {self.steps} and "
-                    f"step_size {self.step_size}; e.g. steps: 20, step_size: 2.5"
-                )
-        elif self.steps != 0 or self.step_size != 0 or self.random_start:
-            raise ValueError(
-                f"steps, step_size and random_start are settings of pgd, not of "
-                f"{self.method!r}; remove them from the attack"
-            )
-
-    @classmethod
-    def from_config(cls, entry: Mapping) -> AttackSpec:
-        """The attack of a config `attacks` entry {method, target, steps, step_size,
-        random_start, strengths}: absent optional keys take the defaults above, `strengths`
-        (the sweep, not the attack) is ignored, any other key is an error."""
-        known = {f.name for f in fields(cls)} | {"strengths"}
-        if "method" not in entry:
-            raise ValueError(f"attack {dict(entry)} has no method; add method: one of {METHODS}")
-        unknown = sorted(set(entry) - known)
-        if unknown:
-            raise ValueError(
-                f"attack {dict(entry)} has unknown keys {unknown}; use {sorted(known)}"
-            )
-        return cls(
-            method=entry["method"],
-            target=entry.get("target", cls.target),
-            steps=entry.get("steps", cls.steps),
-            step_size=float(entry.get("step_size", cls.step_size)),
-            random_start=entry.get("random_start", cls.random_start),
-        )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+# The random stream of each method that draws (vocabulary.AttackMethod.noise_stream).
+NOISE_STREAMS = {
+    name: method.noise_stream
+    for name, method in ATTACK_METHODS.items()
+    if method.noise_stream is not None
+}
 
 
 def noise_seed(model_seed: int, strength: float, method: str = "gaussian") -> int:
@@ -253,26 +183,43 @@ def perturb_grid(
     for strength in strengths:
         if strength < 0:
             raise ValueError(f"attack strength must be >= 0, got {strength}")
-    if spec.method == "gaussian":
-        for strength in strengths:
-            yield gaussian(x, strength, _generator(seed, strength, "gaussian")) if strength else x
-    elif spec.method in ("fgsm", "random_sign"):
-        direction = None
-        for strength in strengths:
-            if strength == 0:
-                yield x
-                continue
-            if direction is None:
-                direction = _sign_direction(model, x, y, spec, seed, layer, chunk)
-            yield (x + strength * direction).clamp_(0.0, 1.0).detach()
-    elif spec.method == "pgd":
-        group = max(1, max_rows // max(1, len(x)))
-        for first in range(0, len(strengths), group):
-            yield from _pgd_grid(
-                model, x, y, spec, strengths[first : first + group], seed, layer, chunk
-            )
-    else:
-        raise NotImplementedError(f"attack method {spec.method!r} is in METHODS; implement it here")
+    if spec.method not in GRID_ATTACKS:
+        raise NotImplementedError(
+            f"attack method {spec.method!r} is in vocabulary.ATTACK_METHODS but has no grid "
+            "function; add one to attacks.GRID_ATTACKS"
+        )
+    yield from GRID_ATTACKS[spec.method](model, x, y, spec, strengths, seed, layer, chunk, max_rows)
+
+
+GridAttack = Callable[..., Iterator[torch.Tensor]]
+
+
+def _gaussian_grid(model, x, y, spec, strengths, seed, layer, chunk, max_rows):
+    """Gaussian noise, drawn per strength (seeded by (seed, strength))."""
+    for strength in strengths:
+        yield gaussian(x, strength, _generator(seed, strength, "gaussian")) if strength else x
+
+
+def _sign_grid(model, x, y, spec, strengths, seed, layer, chunk, max_rows):
+    """x + eps * one fixed sign (FGSM's input-gradient sign or random-sign's draw), clipped;
+    the direction is made once, at the first non-zero strength."""
+    direction = None
+    for strength in strengths:
+        if strength == 0:
+            yield x
+            continue
+        if direction is None:
+            direction = _sign_direction(model, x, y, spec, seed, layer, chunk)
+        yield (x + strength * direction).clamp_(0.0, 1.0).detach()
+
+
+def _pgd_groups(model, x, y, spec, strengths, seed, layer, chunk, max_rows):
+    """PGD, the strengths of a group of at most max_rows // n stacked into one batch."""
+    group = max(1, max_rows // max(1, len(x)))
+    for first in range(0, len(strengths), group):
+        yield from _pgd_grid(
+            model, x, y, spec, strengths[first : first + group], seed, layer, chunk
+        )
 
 
 def _sign_direction(
@@ -327,6 +274,16 @@ def _pgd_grid(
     )
     results = iter(stacked.split(n))
     return [next(results) if s > 0 else x for s in strengths]
+
+
+# method -> its grid: (model, x, y, spec, strengths, seed, layer, chunk, max_rows) -> the attacked
+# inputs, one per strength in order (see perturb_grid); one entry per vocabulary.ATTACK_METHODS.
+GRID_ATTACKS: dict[str, GridAttack] = {
+    "gaussian": _gaussian_grid,
+    "fgsm": _sign_grid,
+    "random_sign": _sign_grid,
+    "pgd": _pgd_groups,
+}
 
 
 def perturb(

@@ -34,7 +34,14 @@ from manifold_smoothness.config import (
     penalty_of,
 )
 from manifold_smoothness.sources import N_CLASSES, N_PIXELS, N_TEST, N_TRAIN
-from manifold_smoothness.study import CLEAN, PGD_GRID_ROWS
+from manifold_smoothness.vocabulary import (
+    ATTACK_METHODS,
+    CLEAN,
+    LEARNING_RULES,
+    PGD_GRID_ROWS,
+    rule_of,
+    total_epochs,
+)
 
 PROBE_ITERATIONS = 150  # L-BFGS iterations of a typical probe fit (probe.max_iter caps them)
 # One eigvalsh of N x N costs about as long as 4 N^3 FLOPs at the float64 matmul rate: 0.117 s
@@ -173,20 +180,14 @@ def training(spec: Mapping, sizes: Sizes) -> tuple[Work, str]:
     forward below it, its forward and its weight gradients, 2 P_1..k + 2 P_k; plus the test
     evaluation of every layer (2P per test image) after every epoch."""
     train = spec["training"]
-    rule, epochs = train.get("rule", "local"), int(train["epochs"])
+    rule, epochs = LEARNING_RULES[rule_of(spec)], int(train["epochs"])
     weights = layer_weights(spec)
-    p, n_layers = sum(weights), len(weights)
+    p = sum(weights)
     n = min(train.get("train_subset") or sizes.n_train, sizes.n_train)
-    if rule == "greedy":  # per_image sums the L phases, each `epochs` long
-        per_image = sum(2 * sum(weights[: k + 1]) + 2 * weights[k] for k in range(n_layers))
-        total = epochs * n_layers
-        text = (
-            f"{epochs} epochs per layer x {n} x sum_k (2 P_1..k + 2 P_k) [= {per_image / p:.2f}P]"
-        )
-    else:
-        per_image = 6 * p - 2 * weights[0] if rule == "backprop" else 4 * p
-        total = epochs
-        text = f"{epochs} epochs x {n} x " + ("(6P - 2P_1)" if rule == "backprop" else "4P")
+    per_image = rule.flops(weights)  # a layer-wise rule's sums its phases, each `epochs` long
+    total = total_epochs(spec)
+    per = " per layer" if rule.layerwise else ""
+    text = f"{epochs} epochs{per} x {n} x {rule.flops_text} [= {per_image / p:.2f}P]"
     flops = epochs * per_image * n + total * sizes.n_test_split * 2 * p
     text += f" + {total} x {sizes.n_test_split} x 2P test, P = {p:,}"
     if penalty_of(spec) is None:
@@ -252,20 +253,22 @@ def gradient_passes(entry: Mapping | None, grid: list[float]) -> int:
     """Gradient passes of one grid of an attack (attacks.perturb_grid): fgsm one for the whole
     grid (its sign at the clean input serves every eps), pgd `steps` per non-zero strength,
     none for noise or the clean images."""
-    method = entry["method"] if entry else CLEAN
+    if entry is None:  # the clean images
+        return 0
     attacked = sum(1 for strength in grid if strength > 0)
-    if method == "fgsm":
+    gradients = ATTACK_METHODS[entry["method"]].gradients
+    if gradients == "one":
         return 1 if attacked else 0
-    if method == "pgd":
+    if gradients == "steps":
         return entry.get("steps", 0) * attacked
     return 0
 
 
 def attacked_rows(entry: Mapping | None, grid: list[float], n: int) -> int:
     """Image rows one input set of a recording holds at its peak (attacks.perturb_grid): PGD
-    a group of strengths of at most study.PGD_GRID_ROWS rows, three times (starts, clean
+    a group of strengths of at most vocabulary.PGD_GRID_ROWS rows, three times (starts, clean
     copies, results); the others the attacked images and their noise or direction."""
-    if entry is not None and entry["method"] == "pgd":
+    if entry is not None and ATTACK_METHODS[entry["method"]].gradients == "steps":
         attacked = sum(1 for strength in grid if strength > 0)
         return 3 * n * min(max(1, PGD_GRID_ROWS // n), max(attacked, 1))
     return 2 * n

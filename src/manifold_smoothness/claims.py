@@ -47,7 +47,7 @@ from manifold_smoothness.claims_statistics import (
     shape_claims,
     smoothness_margins,
 )
-from manifold_smoothness.study import CLEAN
+from manifold_smoothness.vocabulary import CLEAN
 
 __all__ = [
     "MIN_POINTS",

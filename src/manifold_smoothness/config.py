@@ -20,13 +20,16 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import best_match
 
 from manifold_smoothness import targets
-from manifold_smoothness.study import (
-    GRADIENT_METHODS,
+from manifold_smoothness.study import format_epoch, format_strength
+from manifold_smoothness.vocabulary import (
+    LEARNING_RULES,
     RESERVED_NAMES,
-    format_epoch,
-    format_strength,
+    AttackSpec,
+    SettingError,
+    SpectralPenalty,
+    rule_of,
+    total_epochs,
 )
-from manifold_smoothness.targets import total_epochs
 
 # The rules import the package from this checkout's src/, so the schema sits two levels up.
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "rules" / "schemas" / "config.schema.yaml"
@@ -211,23 +214,22 @@ def check_models(config: Mapping) -> None:
         )
 
 
-def penalty_of(model: Mapping) -> Mapping | None:
+def penalty_of(model: Mapping) -> SpectralPenalty | None:
     """A model's spectral penalty as configured, None without one (null or weight 0)."""
-    penalty = model["training"].get("spectral_penalty")
-    return penalty if penalty and penalty.get("weight", 0) > 0 else None
+    return SpectralPenalty.from_config(model["training"].get("spectral_penalty"))
 
 
 def check_penalty(where: str, model: Mapping) -> None:
-    """A spectral penalty trains under local or backprop errors and leaves ranks to penalise."""
+    """A spectral penalty trains under a rule that can carry it and leaves ranks to penalise."""
     if (penalty := penalty_of(model)) is None:
         return
-    rule = model["training"].get("rule", "local")
-    if rule == "greedy":
+    if not LEARNING_RULES[rule := rule_of(model)].penalty:
+        allowed = [name for name, entry in LEARNING_RULES.items() if entry.penalty]
         raise ConfigError(
-            f"config key '{where}.spectral_penalty': the greedy rule cannot follow a spectral "
-            "penalty (its frozen layers); use rule local or backprop, or remove the penalty"
+            f"config key '{where}.spectral_penalty': the {rule} rule cannot follow a spectral "
+            f"penalty (its frozen layers); use a rule of {allowed}, or remove the penalty"
         )
-    if (first := penalty.get("first_rank", 11)) >= min(model["hidden"]):
+    if (first := penalty.first_rank) >= min(model["hidden"]):
         raise ConfigError(
             f"config key '{where}.spectral_penalty.first_rank': {first} leaves no rank of the "
             f"{min(model['hidden'])}-unit layer to penalise; lower it below the narrowest layer"
@@ -253,8 +255,8 @@ def intervention_family(config: Mapping) -> dict[str, dict]:
         if without_penalty(model) == reference:
             penalty = penalty_of(model)
             family[name] = {
-                "weight": penalty["weight"] if penalty else 0.0,
-                "exponent": penalty["exponent"] if penalty else None,
+                "weight": penalty.weight if penalty else 0.0,
+                "exponent": penalty.exponent if penalty else None,
             }
     return family
 
@@ -316,25 +318,10 @@ def check_attacks(config: Mapping) -> None:
                 f"config key '{key}': the name {attack!r} is taken by another result "
                 f"({list(RESERVED_NAMES)}); rename the attack"
             )
-        method = spec["method"]
-        if method not in GRADIENT_METHODS and spec.get("target", "output") != "output":
-            raise ConfigError(
-                f"config key '{key}.target': a {method} attack does not differentiate a readout; "
-                "drop target (only fgsm and pgd have one)"
-            )
-        pgd_keys = ("steps", "step_size", "random_start")
-        if method == "pgd":
-            for name in pgd_keys[:2]:
-                if name not in spec:
-                    raise ConfigError(
-                        f"config key '{key}.{name}' is missing; a pgd attack needs steps and "
-                        "step_size (e.g. 20 and 2.5, Madry et al. 2018)"
-                    )
-        elif extra := [name for name in pgd_keys if name in spec]:
-            raise ConfigError(
-                f"config key '{key}': {extra} apply to pgd only, not to a {method} attack; "
-                "drop them"
-            )
+        try:  # the spec's own checks: a method's settings and target (vocabulary.AttackSpec)
+            AttackSpec.from_config(spec)
+        except SettingError as err:
+            raise ConfigError(f"config key '{key}.{err.key}': {err}") from None
         labels = [format_strength(s) for s in spec["strengths"]]
         if len(set(labels)) != len(labels):
             raise ConfigError(

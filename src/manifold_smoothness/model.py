@@ -9,8 +9,6 @@ classifier on its own.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,51 +16,10 @@ import torch
 from torch import nn
 
 from manifold_smoothness.storage import CorruptFileError, load_torch, save_torch
+from manifold_smoothness.vocabulary import ModelConfig
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
-READOUT_INITS = ("gaussian", "uniform")
-N_INPUTS = 784
-N_CLASSES = 10
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Architecture of a LocalErrorMLP; stored inside model.pt so a model rebuilds itself."""
-
-    hidden: tuple[int, ...]
-    activation: str = "relu"
-    readout_init: str = "gaussian"
-    readout_scale: float = 1.0
-    n_inputs: int = N_INPUTS
-    n_classes: int = N_CLASSES
-
-    def __post_init__(self) -> None:
-        if not self.hidden or any(int(w) < 1 for w in self.hidden):
-            raise ValueError(f"hidden widths must be positive integers, got {list(self.hidden)}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation {self.activation!r} unknown; use one of {list(ACTIVATIONS)}"
-            )
-        if self.readout_init not in READOUT_INITS:
-            raise ValueError(f"readout init {self.readout_init!r} unknown; use {READOUT_INITS}")
-        object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
-
-    @classmethod
-    def from_spec(cls, spec: Mapping) -> ModelConfig:
-        """The architecture of a config `models` entry: hidden, activation and readout
-        {init, scale}; absent optional keys take the defaults above, `training` is ignored."""
-        if "hidden" not in spec:
-            raise ValueError(f"model spec {dict(spec)} has no 'hidden' widths; add hidden: [...]")
-        readout = spec.get("readout", {})
-        return cls(
-            hidden=tuple(spec["hidden"]),
-            activation=spec.get("activation", cls.activation),
-            readout_init=readout.get("init", cls.readout_init),
-            readout_scale=float(readout.get("scale", cls.readout_scale)),
-        )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+# vocabulary.ACTIVATIONS -> the torch module of each
+ACTIVATION_MODULES = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
 def random_readout(
@@ -88,7 +45,7 @@ class LocalErrorMLP(nn.Module):
         self.layers = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
         )
-        self.act = ACTIVATIONS[config.activation]()
+        self.act = ACTIVATION_MODULES[config.activation]()
         for index, width in enumerate(config.hidden):
             readout = random_readout(
                 width, config.n_classes, config.readout_init, config.readout_scale, readout_gen

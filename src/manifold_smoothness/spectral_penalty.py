@@ -26,54 +26,13 @@ not supported (its frozen layers could not follow their penalty). The penalty is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-
 import torch
+
+from manifold_smoothness.vocabulary import SpectralPenalty
 
 # An anchor variance at or below this fraction of the largest one counts as 0: the layer has
 # collapsed onto fewer than first_rank directions, and its penalty is 0.
 COLLAPSED = 1e-12
-
-
-@dataclass(frozen=True)
-class SpectralPenalty:
-    """A config's `training.spectral_penalty`: weight (>= 0; 0 = no penalty), the target exponent
-    a (> 0) and first_rank (1-based rank tau + 1 of the power law's anchor, >= 1)."""
-
-    weight: float
-    exponent: float
-    first_rank: int = 11
-
-    def __post_init__(self) -> None:
-        if isinstance(self.first_rank, bool) or not isinstance(self.first_rank, int):
-            raise ValueError(
-                f"spectral_penalty.first_rank must be an integer, got {self.first_rank!r}"
-            )
-        if not self.weight >= 0 or self.weight == float("inf"):
-            raise ValueError(f"spectral_penalty.weight must be >= 0 and finite, got {self.weight}")
-        if not 0 < self.exponent < float("inf"):
-            raise ValueError(f"spectral_penalty.exponent must be > 0, got {self.exponent}")
-        if self.first_rank < 1:
-            raise ValueError(f"spectral_penalty.first_rank must be >= 1, got {self.first_rank}")
-
-    @classmethod
-    def from_config(cls, entry: Mapping | None) -> SpectralPenalty | None:
-        """The penalty of a `spectral_penalty` mapping; None for null or weight 0 (no penalty:
-        the network is trained exactly as without the key)."""
-        if entry is None:
-            return None
-        if isinstance(entry, SpectralPenalty):
-            return entry if entry.weight > 0 else None
-        names = {f.name for f in fields(cls)}
-        if unknown := sorted(set(entry) - names):
-            raise ValueError(
-                f"spectral_penalty keys {unknown} unknown; use some of {sorted(names)}"
-            )
-        if missing := sorted({"weight", "exponent"} - set(entry)):
-            raise ValueError(f"spectral_penalty lacks {missing}; e.g. weight: 1.0, exponent: 2.0")
-        penalty = cls(float(entry["weight"]), float(entry["exponent"]), entry.get("first_rank", 11))
-        return penalty if penalty.weight > 0 else None
 
 
 def covariance_eigh(scatter: torch.Tensor, total: torch.Tensor, n: int):

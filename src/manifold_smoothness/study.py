@@ -1,29 +1,12 @@
-"""The study's names and paths: the one source that the rules (at parse time), the stages, the
-figures, the claims and the tests read.
+"""The study's paths: the one source that the rules (at parse time), the stages, the figures,
+the claims and the tests read. Its names (datasets, methods, rules, figures) are in
+vocabulary.py.
 
 It imports nothing heavy (no torch, matplotlib or pandas), so the Snakefile can import it while
-it builds the DAG. Attacks are named in the config (each with a method from ATTACK_METHODS);
-everything else that has a fixed name is named here.
+it builds the DAG.
 """
 
 from __future__ import annotations
-
-DATASETS = ("mnist", "fashion-mnist")
-SPLITS = ("train", "test")
-CLEAN = "clean"  # the {attack} path component of the unattacked test images
-ATTACK_METHODS = ("gaussian", "fgsm", "random_sign", "pgd")
-GRADIENT_METHODS = ("fgsm", "pgd")  # methods that differentiate a readout: they have a target
-ATTACK_TARGETS = ("output", "layer")  # whose readout a gradient attack differentiates
-RULES = ("local", "greedy", "backprop")  # learning rules (training.RULES says what each does)
-# Figures of one model; every attack of the model adds one more, named like the attack.
-MODEL_FIGURES = ("training", "spectra", "layers", "trajectory", "accuracy_alpha")
-SUMMARY_FIGURES = ("layers", "trajectory", "accuracy_alpha")  # drawn from summary.parquet alone
-STUDY_FIGURES = ("generalization",)  # one per dataset, across all its models
-FIGURE_FORMATS = ("pdf", "png")
-# PGD runs the strengths of a grid as one batch of at most this many attacked image rows
-# (attacks.perturb_grid); budget.py sizes a record job's memory by it.
-PGD_GRID_ROWS = 65536
-RESERVED_NAMES = (CLEAN, *MODEL_FIGURES, *STUDY_FIGURES, "snapshots")  # not an attack's name
 
 # Result paths, as Snakemake patterns ({wildcard}); str.format fills them for one target.
 DATA_DIR = "results/data/{dataset}"

@@ -29,8 +29,7 @@ from manifold_smoothness.spectrum import (
     participation_ratio,
     valid_rank_count,
 )
-from manifold_smoothness.study import CLEAN
-from manifold_smoothness.targets import total_epochs
+from manifold_smoothness.vocabulary import CLEAN, LEARNING_RULES, rule_of, total_epochs
 
 SPECTRUM_SCHEMA = pa.schema(
     [
@@ -271,10 +270,10 @@ def summarize(
     table = pd.DataFrame(rows)
     table["dataset"] = spectra[0][1]["dataset"]
     table["model"] = spectra[0][1]["model"]
-    table["rule"] = training.get("rule", "local")
+    table["rule"] = rule_of(model)
     table["train_subset"] = int(training.get("train_subset") or 0)
     table["label_noise"] = float(training.get("label_noise", 0.0))
-    if table["rule"].iloc[0] == "backprop":  # hidden layers below the last have no readout
+    if not LEARNING_RULES[rule_of(model)].readouts:  # the hidden layers' readouts are untrained
         table.loc[table["layer"] < n_layers, "accuracy"] = np.nan
     table = _join_probes(table, probes, final_epoch)
     copies = [

@@ -14,21 +14,24 @@ from collections.abc import Mapping
 
 from manifold_smoothness.study import (
     CLAIMS_DIR,
-    CLEAN,
     CONDITION_DIR,
     DATA_DIR,
     FIGURE_DIR,
-    FIGURE_FORMATS,
-    MODEL_FIGURES,
     RUN_CONFIG,
     SEED_DIR,
     SNAPSHOT_DIR,
-    SPLITS,
     STUDY_FIGURE_DIR,
-    STUDY_FIGURES,
     SUMMARY_FILE,
     format_epoch,
     format_strength,
+)
+from manifold_smoothness.vocabulary import (
+    CLEAN,
+    FIGURE_FORMATS,
+    FIGURES,
+    MODEL_FIGURES,
+    SPLITS,
+    STUDY_FIGURES,
 )
 
 
@@ -75,13 +78,6 @@ def model_attacks(config: Mapping, model: str) -> list[str]:
 def model_conditions(config: Mapping, model: str) -> list[str]:
     """The {attack} components analysed on one model: clean, then its attacks with a grid."""
     return [CLEAN] + [a for a in model_attacks(config, model) if grid(config, a)]
-
-
-def total_epochs(spec: Mapping) -> int:
-    """Epochs of a model's whole training: greedy trains every layer for `epochs` in turn."""
-    training = spec["training"]
-    per_layer = len(spec["hidden"]) if training.get("rule", "local") == "greedy" else 1
-    return int(training["epochs"]) * per_layer
 
 
 def snapshots(config: Mapping, model: str) -> list[str]:
@@ -199,7 +195,7 @@ def model_figures(config: Mapping, model: str) -> list[str]:
     """Names of one model's figures: the fixed ones (accuracy_alpha only with an attack) and
     one per attack swept on it."""
     attacks = model_conditions(config, model)[1:]
-    fixed = [f for f in MODEL_FIGURES if attacks or f != "accuracy_alpha"]
+    fixed = [f for f in MODEL_FIGURES if attacks or not FIGURES[f].needs_attack]
     return [*fixed, *attacks]
 
 

@@ -13,53 +13,38 @@ class-stratified subset of the training split with a fraction of its labels shuf
 
 Losses stay on the device and are checked for NaN and inf every few steps, not after every step,
 so the host queues a GPU's work ahead instead of waiting for it. A checkpoint is written after
-every epoch; a run that is killed resumes from it and ends with the same weights as an
-uninterrupted run (same device and thread count). A checkpoint is resumed only by the very run
-that wrote it: same configs, seed, training and test split, and code. Snapshots are written as
-they are taken, each to its own file next to the checkpoint, so a killed run keeps those it took
-and its resumed run writes the same bundle as an uninterrupted one; the files are removed once
-the bundle is written (a finished run asked for its bundle again trains again).
+every epoch and snapshots as they are taken (checkpoints.py: a killed run resumes to the same
+weights). Each rule's step is in STEPS, its properties in vocabulary.LEARNING_RULES.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import MISSING, asdict, dataclass, fields
+from collections.abc import Callable
 from functools import partial
-from itertools import pairwise
 from pathlib import Path
 
 import pyarrow as pa
 import torch
 from torch import nn
 
+from manifold_smoothness.checkpoints import Checkpoint, run_identity
 from manifold_smoothness.data import stratified_subset
 from manifold_smoothness.devices import model_device, resolve_device
 from manifold_smoothness.model import (
     LocalErrorMLP,
-    ModelConfig,
     local_cross_entropies,
     readout_hits,
     save_model,
-    save_snapshots,
 )
-from manifold_smoothness.spectral_penalty import PenaltyTerm, SpectralPenalty
-from manifold_smoothness.storage import (
-    REBUILD_HINT,
-    CorruptFileError,
-    load_torch,
-    save_torch,
-    write_table,
-)
+from manifold_smoothness.spectral_penalty import PenaltyTerm
+from manifold_smoothness.storage import write_table
+from manifold_smoothness.vocabulary import LEARNING_RULES, ModelConfig, TrainConfig
 
 log = logging.getLogger(__name__)
-LR_SCHEDULES = ("constant", "cosine")
-RULES = ("local", "greedy", "backprop")
 # The shuffled labels draw from their own stream, apart from weight init (seed), the readouts
 # (seed + 1_000_003) and the batch order (a generator seeded with seed).
 LABEL_NOISE_SEED_OFFSET = 2_000_003
@@ -73,132 +58,6 @@ DIVERGENCE_CHECK_STEPS = 50
 
 class DivergenceError(RuntimeError):
     """A local loss became NaN or infinite."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings (Adam), the learning rule and what training sees.
-
-    `lr_schedule: cosine` anneals lr to 0 over `epochs`. `rule` is one of RULES (see the module
-    docstring); for `greedy`, `epochs` and the lr schedule are per layer. `snapshots` are points
-    of training, in epochs of all layers together (0 = untrained, below total_epochs), at which
-    the weights are kept. `train_subset` trains on a class-stratified subset of that many
-    training images; `label_noise` is the fraction of them whose labels are shuffled among
-    themselves, once, before training. `spectral_penalty` (spectral_penalty.SpectralPenalty, or
-    its config mapping; null or weight 0 = none) adds the spectral intervention's penalty to the
-    loss, for the local and backprop rules."""
-
-    epochs: int
-    batch_size: int
-    lr: float
-    lr_schedule: str = "cosine"
-    weight_decay: float = 0.0
-    rule: str = "local"
-    snapshots: tuple[float, ...] = ()
-    train_subset: int | None = None
-    label_noise: float = 0.0
-    spectral_penalty: SpectralPenalty | None = None
-
-    def __post_init__(self) -> None:
-        penalty = SpectralPenalty.from_config(self.spectral_penalty)
-        object.__setattr__(self, "spectral_penalty", penalty)
-        if penalty is not None and self.rule == "greedy":
-            raise ValueError(
-                "spectral_penalty needs the local or backprop rule, not greedy (its frozen "
-                "layers cannot follow their penalty); remove the penalty or change the rule"
-            )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule {self.lr_schedule!r} unknown; use one of {LR_SCHEDULES}")
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise ValueError(f"epochs, batch_size and lr must be positive, got {self}")
-        if self.rule not in RULES:
-            raise ValueError(f"rule {self.rule!r} unknown; use one of {RULES}")
-        if isinstance(self.snapshots, str | int | float):
-            raise ValueError(f"snapshots must be a list of epochs, got {self.snapshots!r}")
-        object.__setattr__(self, "snapshots", tuple(sorted(float(t) for t in self.snapshots)))
-        if early := [t for t in self.snapshots if not 0 <= t < math.inf]:  # NaN included
-            raise ValueError(f"snapshots {early} are not points of training; use epochs >= 0")
-        if self.rule != "greedy":  # greedy's length depends on the depth: see snapshot_steps
-            self._check_snapshots_end(n_layers=1)
-        subset = self.train_subset
-        if subset is not None and (isinstance(subset, bool) or not isinstance(subset, int)):
-            raise ValueError(f"train_subset must be an integer or null, got {subset!r}")
-        if subset is not None and subset < 1:
-            raise ValueError(f"train_subset must be positive, got {subset}")
-        if not 0 <= self.label_noise < 1:
-            raise ValueError(f"label_noise must be in [0, 1), got {self.label_noise}")
-
-    def total_epochs(self, n_layers: int) -> int:
-        """Epochs of the whole run: `epochs` per layer for greedy, `epochs` otherwise."""
-        return self.epochs * n_layers if self.rule == "greedy" else self.epochs
-
-    def _check_snapshots_end(self, n_layers: int) -> None:
-        total = self.total_epochs(n_layers)
-        if late := [t for t in self.snapshots if t >= total]:
-            raise ValueError(
-                f"snapshots {late} are not before the end of training ({total} epochs of "
-                f"{self.rule} training); drop them: the final model is kept as model.pt anyway"
-            )
-
-    def snapshot_steps(self, n_layers: int, steps_per_epoch: int) -> tuple[int, ...]:
-        """The optimiser step after which each snapshot is taken: round(t * steps_per_epoch),
-        0 for the untrained network; every point must fall on a step of its own before the
-        last."""
-        self._check_snapshots_end(n_layers)
-        steps = tuple(round(t * steps_per_epoch) for t in self.snapshots)
-        for (a, step), (b, other) in pairwise(zip(self.snapshots, steps, strict=True)):
-            if step == other:
-                raise ValueError(
-                    f"snapshots {a} and {b} both fall on step {step} at {steps_per_epoch} steps "
-                    "per epoch; drop one or move them apart"
-                )
-        last = self.total_epochs(n_layers) * steps_per_epoch
-        if steps and steps[-1] >= last:
-            raise ValueError(
-                f"snapshot {self.snapshots[-1]} falls on step {steps[-1]}, the end of training "
-                f"at {steps_per_epoch} steps per epoch; drop it: model.pt keeps the final model"
-            )
-        return steps
-
-    @classmethod
-    def from_spec(cls, spec: Mapping) -> TrainConfig:
-        """The optimisation settings of a config `models` entry: its `training` mapping."""
-        if "training" not in spec:
-            raise ValueError(f"model spec {dict(spec)} has no 'training' settings; add training:")
-        training = dict(spec["training"])
-        names = {f.name for f in fields(cls)}
-        required = {f.name for f in fields(cls) if f.default is MISSING}
-        if unknown := sorted(set(training) - names):
-            raise ValueError(f"training settings {unknown} unknown; use some of {sorted(names)}")
-        if missing := sorted(required - set(training)):
-            raise ValueError(f"training settings lack {missing}; add them under training:")
-        return cls(**training)
-
-
-def run_identity(
-    model_config: ModelConfig,
-    train_config: TrainConfig,
-    seed: int,
-    data_id: str,
-    test_id: str,
-    code_id: str,
-) -> dict:
-    """Everything a checkpoint's contents depend on: the test split too, since the checkpoint
-    carries the test accuracies, and the code, since a code change changes the weights."""
-    return {
-        "model": model_config.to_dict(),
-        "training": asdict(train_config),
-        "seed": seed,
-        "data_id": data_id,
-        "test_id": test_id,
-        "code_id": code_id,
-    }
-
-
-def fingerprint(identity: dict) -> str:
-    """Hash of a run identity; a checkpoint is resumed only by the run that wrote it."""
-    blob = json.dumps(identity, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 @torch.no_grad()
@@ -414,10 +273,20 @@ def train_epoch(
     return mean_loss + not_run, accuracy + not_run
 
 
+# rule -> its optimiser step (model, optimizer, x, y, *, layer for a layer-wise rule, penalty for
+# a rule that carries the spectral penalty) -> losses and hits per readout; one entry per
+# vocabulary.LEARNING_RULES.
+STEPS: dict[str, Callable[..., tuple[torch.Tensor, torch.Tensor]]] = {
+    "local": local_step,
+    "greedy": greedy_step,
+    "backprop": backprop_step,
+}
+
+
 def training_layer(config: TrainConfig, epoch: int, n_layers: int) -> int | None:
-    """The layer (0-based) that greedy trains in global epoch `epoch` (1-based; past the end,
-    the last layer); None for the rules that train all layers at once."""
-    if config.rule != "greedy":
+    """The layer (0-based) that a layer-wise rule trains in global epoch `epoch` (1-based; past
+    the end, the last layer); None for the rules that train all layers at once."""
+    if not LEARNING_RULES[config.rule].layerwise:
         return None
     return min((epoch - 1) // config.epochs, n_layers - 1)
 
@@ -426,130 +295,23 @@ def training_phase(
     model: LocalErrorMLP, config: TrainConfig, layer: int | None, penalty: PenaltyTerm | None = None
 ) -> tuple[torch.optim.Optimizer, object, Step]:
     """A fresh optimiser, lr schedule and step for training `layer` (None: all layers at once,
-    for the whole run), with the spectral `penalty` if any; greedy starts one such phase per
-    layer."""
+    for the whole run), with the spectral `penalty` if any; a layer-wise rule starts one such
+    phase per layer."""
+    if config.rule not in STEPS:
+        raise NotImplementedError(
+            f"rule {config.rule!r} is in vocabulary.LEARNING_RULES but has no step; add one to "
+            "training.STEPS"
+        )
     model.zero_grad(set_to_none=True)  # a frozen layer keeps no gradient of its own phase
+    step = STEPS[config.rule]
     if layer is None:
         optimizer = make_optimizer(model, config)
-        step = backprop_step if config.rule == "backprop" else local_step
-        if penalty is not None:
-            step = partial(step, penalty=penalty)
     else:
         optimizer = make_optimizer(model.layers[layer], config)
-        step = partial(greedy_step, layer=layer)
+        step = partial(step, layer=layer)
+    if penalty is not None:
+        step = partial(step, penalty=penalty)
     return optimizer, _scheduler(optimizer, config), step
-
-
-def snapshot_path(checkpoint_path: str | Path, epoch: float) -> Path:
-    """The file next to the checkpoint that keeps snapshot `epoch` until the bundle is written,
-    e.g. ck.pt -> ck.snapshot-1.5.pt."""
-    checkpoint_path = Path(checkpoint_path)
-    return checkpoint_path.with_name(f"{checkpoint_path.stem}.snapshot-{float(epoch)!r}.pt")
-
-
-class _Snapshots:
-    """The snapshots of one run: each one's weights go to their own file the moment they are
-    taken (a copy on the CPU, no pass over the data), so that a killed run keeps them. The bundle
-    holds the snapshots this process took from memory and those of an earlier, killed process
-    from their files: the same tensors, so a resumed run writes the same bytes as an
-    uninterrupted one."""
-
-    def __init__(
-        self, epochs: tuple[float, ...], steps: tuple[int, ...], checkpoint_path: Path, key: str
-    ) -> None:
-        self.epochs = epochs
-        self.by_step = dict(zip(steps, epochs, strict=True))
-        self.checkpoint_path = checkpoint_path
-        self.key = key  # the run's fingerprint: a snapshot file of another run is refused
-        self.taken: list[float] = []
-        self.in_memory: dict[float, dict[str, torch.Tensor]] = {}
-
-    def take_due(self, model: LocalErrorMLP, steps_before: int, k: int = 0) -> None:
-        """Take the snapshot due after global step steps_before + k, if any."""
-        step = steps_before + k
-        if (epoch := self.by_step.get(step)) is None:
-            return
-        weights = {name: t.detach().to("cpu", copy=True) for name, t in model.state_dict().items()}
-        blob = {"fingerprint": self.key, "epoch": epoch, "step": step, "state_dict": weights}
-        save_torch(blob, snapshot_path(self.checkpoint_path, epoch))
-        self.taken.append(epoch)
-        self.in_memory[epoch] = weights
-
-    def _read(self, epoch: float) -> dict[str, torch.Tensor]:
-        """The weights of a snapshot an earlier process of this run took, from its file."""
-        file = snapshot_path(self.checkpoint_path, epoch)
-        hint = f"delete it and {self.checkpoint_path}, and rerun to train afresh"
-        if not file.exists():
-            raise CorruptFileError(f"snapshot file {file} is missing; {hint}")
-        blob = load_torch(file)
-        if not isinstance(blob, dict) or (blob.get("fingerprint"), blob.get("epoch")) != (
-            self.key,
-            epoch,
-        ):
-            raise CorruptFileError(f"{file} is not snapshot {epoch} of this run; {hint}")
-        return blob["state_dict"]
-
-    def write_bundle(self, path: str | Path, config: ModelConfig, meta: dict[str, str]) -> None:
-        """Write all snapshots as one bundle (model.save_snapshots)."""
-        if missing := sorted(set(self.epochs) - set(self.taken)):
-            raise RuntimeError(f"snapshots {missing} were never taken; this is a bug")
-        state_dicts = [self.in_memory.get(t) or self._read(t) for t in self.epochs]
-        save_snapshots(path, list(self.epochs), state_dicts, config, meta)
-        # the bundle holds them now: at paper scale the files would double the results' size
-        for epoch in self.epochs:
-            snapshot_path(self.checkpoint_path, epoch).unlink(missing_ok=True)
-
-    def files_missing(self, taken: list[float]) -> list[float]:
-        """The snapshots of `taken` whose files are gone (bundled and removed)."""
-        return [t for t in taken if not snapshot_path(self.checkpoint_path, t).exists()]
-
-
-CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "shuffle", "rows", "snapshots")
-
-
-def _read_checkpoint(checkpoint_path: Path, identity: dict) -> dict | None:
-    """The checkpoint's contents if this very run wrote it; None when starting afresh."""
-    if not checkpoint_path.exists():
-        return None
-    state = load_torch(checkpoint_path)
-    if not isinstance(state, dict) or "fingerprint" not in state:
-        raise CorruptFileError(
-            f"{checkpoint_path} is not a training checkpoint (no fingerprint); {REBUILD_HINT}"
-        )
-    if state["fingerprint"] != fingerprint(identity):
-        written_by = state.get("identity", {})
-        changed = [k for k in identity if written_by.get(k) != identity[k]] or ["unknown"]
-        log.info(
-            "ignoring %s: another run wrote it (differs in %s); training from scratch",
-            checkpoint_path,
-            ", ".join(changed),
-        )
-        return None
-    missing = [key for key in CHECKPOINT_KEYS if key not in state]
-    if missing:
-        raise CorruptFileError(f"{checkpoint_path} lacks {missing}; {REBUILD_HINT}")
-    return state
-
-
-def _restore(
-    state: dict,
-    checkpoint_path: Path,
-    model: LocalErrorMLP,
-    optimizer: torch.optim.Optimizer,
-    scheduler,
-    shuffle: torch.Generator,
-) -> None:
-    """Load a checkpoint's training state; the optimiser is the one of the next epoch."""
-    try:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        shuffle.set_state(state["shuffle"])
-    except (RuntimeError, KeyError, TypeError, ValueError) as err:
-        raise CorruptFileError(
-            f"{checkpoint_path} does not fit this model ({err}); {REBUILD_HINT}"
-        ) from err
-    log.info("resuming from %s after epoch %d", checkpoint_path, state["epoch"])
 
 
 def train(
@@ -596,18 +358,10 @@ def train(
     total = train_config.total_epochs(model.n_layers)
 
     identity = run_identity(model_config, train_config, seed, data_id, test_id, code_id)
-    key = fingerprint(identity)
-    checkpoint_path = Path(checkpoint_path)
-    snapshots = _Snapshots(train_config.snapshots, steps, checkpoint_path, key)
+    checkpoint = Checkpoint(checkpoint_path, identity, train_config.snapshots, steps)
+    snapshots = checkpoint.snapshots
     shuffle = torch.Generator().manual_seed(seed)
-    state = _read_checkpoint(checkpoint_path, identity)
-    if state is not None and (gone := snapshots.files_missing(list(state["snapshots"]))):
-        log.info(
-            "the files of snapshots %s of %s were removed once bundled; training from scratch",
-            gone,
-            checkpoint_path,
-        )
-        state = None
+    state = checkpoint.read()
     start_epoch = 1 if state is None else state["epoch"] + 1
     layer = training_layer(train_config, start_epoch, model.n_layers)
     penalty = None if (spec := train_config.spectral_penalty) is None else PenaltyTerm(spec)
@@ -616,8 +370,7 @@ def train(
         rows = []
         snapshots.take_due(model, 0)
     else:
-        _restore(state, checkpoint_path, model, optimizer, scheduler, shuffle)
-        rows, snapshots.taken = list(state["rows"]), list(state["snapshots"])
+        rows = checkpoint.restore(state, model, optimizer, scheduler, shuffle)
 
     for epoch in range(start_epoch, total + 1):
         tic = time.perf_counter()
@@ -637,17 +390,7 @@ def train(
         )
         scheduler.step()
         test_acc = layer_accuracies(model, x_test, y_test)
-        for index in range(model.n_layers):
-            rows.append(
-                {
-                    "epoch": epoch,
-                    "training_layer": 0 if layer is None else layer + 1,
-                    "layer": index + 1,
-                    "train_loss": train_loss[index],
-                    "train_accuracy": train_accuracy[index],
-                    "test_accuracy": test_acc[index],
-                }
-            )
+        rows += epoch_rows(epoch, layer, train_loss, train_accuracy, test_acc)
         warn_if_exploded(train_loss, epoch, train_config.lr, model_config.n_classes)
         log.info(
             "epoch %d/%d  %.1fs  test accuracy per layer: %s%s",
@@ -661,20 +404,7 @@ def train(
         if next_layer != layer:  # greedy: the checkpoint holds the next phase's optimiser
             layer = next_layer
             optimizer, scheduler, step = training_phase(model, train_config, layer, penalty)
-        save_torch(
-            {
-                "fingerprint": key,
-                "identity": identity,
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "shuffle": shuffle.get_state(),
-                "rows": rows,
-                "snapshots": snapshots.taken,
-            },
-            checkpoint_path,
-        )
+        checkpoint.write(epoch, model, optimizer, scheduler, shuffle, rows)
     if snapshot_out is not None:  # no snapshots: an empty bundle, so the output always exists
         meta = {
             "rule": train_config.rule,
@@ -682,11 +412,34 @@ def train(
             "steps_per_epoch": str(n_batches),
             "snapshot_steps": json.dumps(list(steps)),
             "total_epochs": str(total),
-            "fingerprint": key,
+            "fingerprint": checkpoint.key,
             **(snapshot_meta or {}),
         }
         snapshots.write_bundle(snapshot_out, model_config, meta)
     return model.eval(), rows
+
+
+def epoch_rows(
+    epoch: int,
+    layer: int | None,
+    train_loss: list[float],
+    train_accuracy: list[float],
+    test_accuracy: list[float],
+) -> list[dict]:
+    """The log rows of one epoch, one per layer (see train)."""
+    return [
+        {
+            "epoch": epoch,
+            "training_layer": 0 if layer is None else layer + 1,
+            "layer": index + 1,
+            "train_loss": loss,
+            "train_accuracy": accuracy,
+            "test_accuracy": test,
+        }
+        for index, (loss, accuracy, test) in enumerate(
+            zip(train_loss, train_accuracy, test_accuracy, strict=True)
+        )
+    ]
 
 
 def training_table(rows: list[dict]) -> pa.Table:

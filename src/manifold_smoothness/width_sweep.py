@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from manifold_smoothness import claims_spec
+from manifold_smoothness.vocabulary import rule_of
 
 # The claims' ids. This module is imported while Snakemake plans (paper_widths): claims_spec is
 # light, pandas and the claims themselves load only where the claims are checked.
@@ -46,7 +47,7 @@ def paper_widths(models: list[Mapping]) -> dict[str, int]:
         spec["name"]: max(spec["hidden"])
         for spec in models
         if claims_spec.is_paper_network(
-            spec["training"].get("rule", "local"),
+            rule_of(spec),
             spec["training"].get("train_subset") or 0,
             spec["training"].get("label_noise") or 0,
         )

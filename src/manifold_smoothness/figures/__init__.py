@@ -12,12 +12,11 @@ Per dataset:
 - `plot_generalization`: clean accuracy against alpha of every model, seed, layer and
   snapshot, coloured by learning rule, controls and final models marked.
 
-`CAPTIONS` maps each figure (the file stem of its outputs; 'attack' for every attack sweep)
-to its caption file in rules/captions/.
+`CAPTIONS` (vocabulary.CAPTIONS) maps each figure of vocabulary.FIGURES (the file stem of its
+outputs; 'attack' for every attack sweep) to its caption file in rules/captions/.
 """
 
 from manifold_smoothness.figures.common import (
-    CAPTIONS,
     EmptyFrameError,
     FigureDataError,
     MissingColumnsError,
@@ -34,6 +33,7 @@ from manifold_smoothness.figures.spectra import plot_spectra
 from manifold_smoothness.figures.sweeps import plot_accuracy_alpha, plot_attack
 from manifold_smoothness.figures.training import plot_training
 from manifold_smoothness.figures.trajectory import plot_trajectory
+from manifold_smoothness.vocabulary import CAPTIONS
 
 __all__ = [
     "CAPTIONS",

@@ -19,25 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-CLEAN = "clean"  # the `attack` of unattacked rows (and strength 0 of every sweep)
-
-# Figure -> caption file (reStructuredText, in rules/captions/) used by the Snakemake report.
-# Every attack-sweep figure (plot_attack, one per configured attack) shares the 'attack'
-# caption, which names its attack through the Jinja2 variable snakemake.wildcards.attack.
-CAPTIONS: dict[str, str] = {
-    name: f"{name}.rst"
-    for name in (
-        "training",
-        "spectra",
-        "layers",
-        "attack",
-        "accuracy_alpha",
-        "trajectory",
-        "generalization",
-        "width",
-        "intervention",
-    )
-}
+from manifold_smoothness.vocabulary import ATTACK_METHODS
 
 
 @dataclass(frozen=True)
@@ -49,13 +31,11 @@ class MethodLabels:
     symbol: str  # the strength's symbol, for annotations
 
 
-# One entry per method of attacks.METHODS (a test checks that none is missing); figures read
-# the method of an attack from the summary, so configured attack names need no entry here.
+# One entry per method of vocabulary.ATTACK_METHODS; figures read the method of an attack from
+# the summary, so configured attack names need no entry here.
 METHOD_LABELS: dict[str, MethodLabels] = {
-    "gaussian": MethodLabels("Gaussian noise", r"noise std $\sigma$", r"$\sigma$"),
-    "fgsm": MethodLabels("FGSM", r"FGSM step $\epsilon$", r"$\epsilon$"),
-    "random_sign": MethodLabels("random-sign noise", r"random-sign step $\epsilon$", r"$\epsilon$"),
-    "pgd": MethodLabels("PGD", r"PGD radius $\epsilon$ ($L_\infty$)", r"$\epsilon$"),
+    name: MethodLabels(method.title, method.strength, method.symbol)
+    for name, method in ATTACK_METHODS.items()
 }
 LAYER_TARGET_SUFFIX = " (per-layer target)"
 

@@ -13,7 +13,6 @@ from matplotlib.lines import Line2D
 
 from manifold_smoothness.figures.common import (
     ACCURACY_NAMES,
-    CLEAN,
     METRIC_LABELS,
     PROBE,
     FigureDataError,
@@ -24,6 +23,7 @@ from manifold_smoothness.figures.common import (
     one_source,
     titled,
 )
+from manifold_smoothness.vocabulary import CLEAN, LEARNING_RULES
 
 GENERALIZATION_COLUMNS = (
     "dataset",
@@ -37,8 +37,8 @@ GENERALIZATION_COLUMNS = (
     *ACCURACY_NAMES,
     "alpha",
 )
-# A fixed colour per learning rule, the same in every dataset's figure.
-RULE_COLORS: dict[str, str] = {"local": "tab:blue", "greedy": "tab:orange", "backprop": "tab:red"}
+# A fixed colour per learning rule (vocabulary.LEARNING_RULES), the same in every figure.
+RULE_COLORS: dict[str, str] = {name: rule.color for name, rule in LEARNING_RULES.items()}
 # Marker shape per kind of model: the standard one and the controls that degrade generalisation.
 CONTROL_MARKERS: dict[str, str] = {
     "full training set": "o",
@@ -71,7 +71,7 @@ def check_rules(frame: pd.DataFrame) -> None:
     if unknown or frame["rule"].isna().any():
         raise UnknownRuleError(
             f"rules {unknown or [None]} have no colour; known rules are {list(RULE_COLORS)} "
-            "(add a colour to generalization.RULE_COLORS)"
+            "(add the rule to vocabulary.LEARNING_RULES)"
         )
 
 

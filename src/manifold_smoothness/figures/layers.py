@@ -7,7 +7,6 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from manifold_smoothness.figures.common import (
-    CLEAN,
     METRIC_LABELS,
     PROBE,
     SUMMARY_METRICS,
@@ -23,6 +22,7 @@ from manifold_smoothness.figures.common import (
     source_label,
     titled,
 )
+from manifold_smoothness.vocabulary import CLEAN
 
 LAYER_COLUMNS = ("seed", "attack", "layer", *SUMMARY_METRICS)
 

@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from manifold_smoothness.figures.common import (
-    CLEAN,
     EmptyFrameError,
     MissingFitError,
     UnknownSeedError,
@@ -26,6 +25,7 @@ from manifold_smoothness.figures.common import (
     source_label,
     titled,
 )
+from manifold_smoothness.vocabulary import CLEAN
 
 SPECTRA_COLUMNS = ("seed", "layer", "rank", "eigenvalue")
 FIT_COLUMNS = ("seed", "layer", "alpha", "alpha_intercept", "first_rank", "last_rank", "dimension")

@@ -13,7 +13,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from manifold_smoothness.figures.common import (
-    CLEAN,
     METRIC_LABELS,
     SUMMARY_METRICS,
     FigureDataError,
@@ -30,6 +29,7 @@ from manifold_smoothness.figures.common import (
     source_label,
     titled,
 )
+from manifold_smoothness.vocabulary import CLEAN
 
 SWEEP_COLUMNS = ("seed", "attack", "strength", "layer", *SUMMARY_METRICS)
 SHAPE_COLUMNS = ("alpha_se",)  # also needed to mark each curve's shape call

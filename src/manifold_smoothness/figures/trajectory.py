@@ -12,7 +12,6 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from manifold_smoothness.figures.common import (
     ACCURACY_NAMES,
-    CLEAN,
     METRIC_LABELS,
     accuracy_handles,
     accuracy_style,
@@ -27,6 +26,7 @@ from manifold_smoothness.figures.common import (
     source_label,
     titled,
 )
+from manifold_smoothness.vocabulary import CLEAN
 
 TRAJECTORY_COLUMNS = ("seed", "attack", "epoch", "layer", *ACCURACY_NAMES, "alpha")
 START_MARKER, END_MARKER = "o", "s"  # epoch 0 and final end of an accuracy-alpha path

@@ -28,9 +28,9 @@ def check_strength_path(path: str, strength: float) -> None:
 
 def record_activations(job) -> None:
     from manifold_smoothness import activations, data, intrinsic, sampling
-    from manifold_smoothness.attacks import AttackSpec
     from manifold_smoothness.devices import resolve_device
     from manifold_smoothness.model import load_model_with_metadata
+    from manifold_smoothness.vocabulary import AttackSpec
 
     p, w = job.params, job.wildcards
     device = resolve_device(p.device)

@@ -17,8 +17,8 @@ def split_id(metadata: dict[str, str]) -> str:
 
 def train_model(job) -> None:
     from manifold_smoothness import data
-    from manifold_smoothness.model import ModelConfig
-    from manifold_smoothness.training import TrainConfig, train, write_outputs
+    from manifold_smoothness.training import train, write_outputs
+    from manifold_smoothness.vocabulary import ModelConfig, TrainConfig, rule_of
 
     p, w = job.params, job.wildcards
     train_split, test_split = data.read_split(job.input.train), data.read_split(job.input.test)
@@ -41,7 +41,7 @@ def train_model(job) -> None:
         "dataset": w.dataset,
         "model": w.model,
         "seed": p.seed,
-        "rule": p.model["training"].get("rule", "local"),
+        "rule": rule_of(p.model),
         "train_rows": len(train_split.labels),
         "train_config": json.dumps(p.model, sort_keys=True),
     }
