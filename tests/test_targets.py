@@ -22,8 +22,8 @@ from manifold_smoothness.targets import (
     snapshot_files,
     snapshots,
     sweep_files,
-    total_epochs,
 )
+from manifold_smoothness.vocabulary import total_epochs
 
 ROOT = Path(__file__).resolve().parents[1]
 
