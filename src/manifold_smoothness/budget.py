@@ -38,6 +38,7 @@ from manifold_smoothness.vocabulary import (
     ATTACK_METHODS,
     CLEAN,
     LEARNING_RULES,
+    PENALTY_CHUNK,
     PGD_GRID_ROWS,
     rule_of,
     total_epochs,
@@ -469,7 +470,6 @@ def cost_message(
 # Resident size of a job's Python process once torch, pyarrow and the package are imported
 # (0.81 GB measured here, 2026-12-07), with Snakemake's script preamble.
 PROCESS_BYTES = 0.85e9
-PENALTY_CHUNK = 10_000  # training images per forward of spectral_penalty.PenaltyTerm.refresh
 # Reading a split (parquet -> uint8, the parquet reader's buffers) and its float32 tensor: the
 # peak of data.read_split + data.split_tensors of all of MNIST's training images was 0.69 GB
 # over the process, 14.7 bytes per pixel (the test images' 17).

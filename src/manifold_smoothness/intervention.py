@@ -33,6 +33,7 @@ from scipy import stats
 from manifold_smoothness.audit_checks import AUDIT_ATTACKS, WORST
 from manifold_smoothness.claims_report import markdown_table
 from manifold_smoothness.claims_spec import Interval
+from manifold_smoothness.vocabulary import refuse_unknown_keys
 
 __all__ = [
     "CAUSAL_SUPPORT",
@@ -136,10 +137,7 @@ class VerdictSettings:
     @classmethod
     def from_config(cls, mapping: Mapping[str, Any]) -> VerdictSettings:
         """Settings from a config mapping; absent keys take their defaults."""
-        known = [field.name for field in dataclasses.fields(cls)]
-        unknown = sorted(set(mapping) - set(known))
-        if unknown:
-            raise ValueError(f"unknown intervention settings {unknown}; known: {known}")
+        refuse_unknown_keys("intervention verdict settings", mapping, cls)
         return cls(**mapping)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ import torch
 from manifold_smoothness.attacks import _pgd_steps
 from manifold_smoothness.devices import model_device
 from manifold_smoothness.model import LocalErrorMLP
+from manifold_smoothness.vocabulary import refuse_unknown_keys
 
 ROBUSTNESS_COLUMNS = ("sample", "label", "clean_correct", "distance")
 ROBUSTNESS_SCHEMA = pa.schema(
@@ -72,11 +73,8 @@ class RobustnessSettings:
     def from_config(cls, entry: Mapping) -> RobustnessSettings:
         """The settings of a config `robustness` entry: absent keys take the defaults above,
         any other key is an error."""
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(entry) - set(known))
-        if unknown:
-            raise ValueError(f"robustness settings have unknown keys {unknown}; use {known}")
-        return cls(**{name: entry[name] for name in known if name in entry})
+        refuse_unknown_keys("robustness settings", entry, cls)
+        return cls(**entry)
 
     @property
     def bracket_width(self) -> float:

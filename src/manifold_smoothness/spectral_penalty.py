@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import torch
 
-from manifold_smoothness.vocabulary import SpectralPenalty
+from manifold_smoothness.vocabulary import PENALTY_CHUNK, SpectralPenalty
 
 # An anchor variance at or below this fraction of the largest one counts as 0: the layer has
 # collapsed onto fewer than first_rank directions, and its penalty is 0.
@@ -83,7 +83,7 @@ class PenaltyTerm:
         self.vectors: list[torch.Tensor] = []
 
     @torch.no_grad()
-    def refresh(self, model, x: torch.Tensor, chunk: int = 10000) -> float:
+    def refresh(self, model, x: torch.Tensor, chunk: int = PENALTY_CHUNK) -> float:
         """New eigenvectors from the hidden layers of x (n, 784), their covariances accumulated
         in float64 chunk by chunk; returns the unweighted penalty of the whole set's spectra
         (for the log)."""

@@ -37,8 +37,11 @@ ATTACK_TARGETS = ("output", "layer")  # whose readout a gradient attack differen
 N_INPUTS = 784
 N_CLASSES = 10
 # PGD runs the strengths of a grid as one batch of at most this many attacked image rows
-# (attacks.perturb_grid); budget.py sizes a record job's memory by it.
+# (attacks.perturb_grid), and the spectral penalty's refresh forwards the training set in
+# chunks of PENALTY_CHUNK images (spectral_penalty.PenaltyTerm.refresh); budget.py sizes the
+# jobs' memory by both.
 PGD_GRID_ROWS = 65536
+PENALTY_CHUNK = 10_000
 
 
 class SettingError(ValueError):
@@ -369,11 +372,12 @@ class ModelConfig:
         return asdict(self)
 
 
-def _unknown_keys(what: str, given: Mapping, cls: type) -> None:
-    """Refuse keys of a config mapping that are not fields of the dataclass that reads it."""
+def refuse_unknown_keys(what: str, given: Mapping, cls: type) -> None:
+    """Refuse keys of a config mapping (`what`, for the message) that are not fields of the
+    dataclass that reads it."""
     names = {f.name for f in fields(cls)}
     if unknown := sorted(set(given) - names):
-        raise ValueError(f"{what} {unknown} unknown; use some of {sorted(names)}")
+        raise ValueError(f"{what}: unknown keys {unknown}; use some of {sorted(names)}")
 
 
 DEFAULT_FIRST_RANK = 11  # the first rank of the paper's fit window
@@ -408,7 +412,7 @@ class SpectralPenalty:
             return None
         if isinstance(entry, SpectralPenalty):
             return entry if entry.weight > 0 else None
-        _unknown_keys("spectral_penalty keys", entry, cls)
+        refuse_unknown_keys("spectral_penalty", entry, cls)
         if missing := sorted({"weight", "exponent"} - set(entry)):
             raise ValueError(f"spectral_penalty lacks {missing}; e.g. weight: 1.0, exponent: 2.0")
         penalty = cls(
@@ -512,7 +516,7 @@ class TrainConfig:
             raise ValueError(f"model spec {dict(spec)} has no 'training' settings; add training:")
         training = dict(spec["training"])
         required = {f.name for f in fields(cls) if f.default is MISSING}
-        _unknown_keys("training settings", training, cls)
+        refuse_unknown_keys("training settings", training, cls)
         if missing := sorted(required - set(training)):
             raise ValueError(f"training settings lack {missing}; add them under training:")
         return cls(**training)

@@ -77,6 +77,26 @@ def read_seed_tables(paths: Any):
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
+def final_model_and_test_images(job, samples: int | None):
+    """The seed's final network (provenance checked, on the job's device) and a
+    class-stratified subset of `samples` test images (None: all): (model, x, y, keep,
+    expected), x and y on the CPU, `keep` the subset's indices into the test split and
+    `expected` the provenance (dataset, model, seed) that the job's output carries."""
+    from manifold_smoothness import data
+    from manifold_smoothness.devices import resolve_device
+    from manifold_smoothness.model import load_model_with_metadata
+
+    w = job.wildcards
+    expected = {"dataset": w.dataset, "model": w.model, "seed": job.params.seed}
+    model, meta = load_model_with_metadata(job.input.model)
+    check_provenance(job.input.model, meta, expected)
+    model = model.to(resolve_device(job.params.device))
+    test = data.read_split(job.input.test)
+    keep = data.stratified_subset(test.labels, samples)
+    x, y = data.split_tensors(test)
+    return model, x[keep], y[keep], keep, expected
+
+
 def check_provenance(path: Any, metadata: Mapping[str, str], expected: Mapping[str, Any]) -> None:
     """Raise ProvenanceError when a file's metadata contradicts what its path says it holds.
 

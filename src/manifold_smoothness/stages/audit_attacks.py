@@ -9,32 +9,24 @@ import logging
 # handler there is): imported with this module, before stages.run opens the job's log file.
 import art  # noqa: F401
 
-from manifold_smoothness.stages import check_provenance
+from manifold_smoothness.stages import final_model_and_test_images
 
 log = logging.getLogger("manifold_smoothness")
 
 
 def audit_attacks(job) -> None:
-    from manifold_smoothness import audit, data
-    from manifold_smoothness.devices import resolve_device
-    from manifold_smoothness.model import load_model_with_metadata
+    from manifold_smoothness import audit
+    from manifold_smoothness.devices import model_device
     from manifold_smoothness.storage import write_table
 
-    p, w = job.params, job.wildcards
-    if not p.audit["budgets"]:
+    if not job.params.audit["budgets"]:
         raise ValueError(
             "config key 'audit.budgets' is empty (no audit); list the budgets to audit"
         )
-    settings = audit.AuditSettings.from_config(p.audit)
-    expected = {"dataset": w.dataset, "model": w.model, "seed": p.seed}
-    model, meta = load_model_with_metadata(job.input.model)
-    check_provenance(job.input.model, meta, expected)
-    device = resolve_device(p.device)
-    model = model.to(device)
-    test = data.read_split(job.input.test)
-    keep = data.stratified_subset(test.labels, settings.samples)
-    x, y = data.split_tensors(test)
-    frame = audit.run_audit(model, x[keep].to(device), y[keep].to(device), settings, p.seed)
+    settings = audit.AuditSettings.from_config(job.params.audit)
+    model, x, y, _, expected = final_model_and_test_images(job, settings.samples)
+    device = model_device(model)
+    frame = audit.run_audit(model, x.to(device), y.to(device), settings, job.params.seed)
     write_table(audit.audit_table(frame), job.output.audit, metadata=expected)
     worst = frame[frame.attack == audit.WORST]
     log.info(

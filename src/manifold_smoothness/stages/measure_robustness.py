@@ -5,27 +5,18 @@ from __future__ import annotations
 
 import logging
 
-from manifold_smoothness.stages import check_provenance
+from manifold_smoothness.stages import final_model_and_test_images
 
 log = logging.getLogger("manifold_smoothness")
 
 
 def measure_robustness(job) -> None:
-    from manifold_smoothness import data, robustness
-    from manifold_smoothness.devices import resolve_device
-    from manifold_smoothness.model import load_model_with_metadata
+    from manifold_smoothness import robustness
     from manifold_smoothness.storage import write_table
 
-    p, w = job.params, job.wildcards
-    settings = robustness.RobustnessSettings.from_config(p.robustness)
-    expected = {"dataset": w.dataset, "model": w.model, "seed": p.seed}
-    model, meta = load_model_with_metadata(job.input.model)
-    check_provenance(job.input.model, meta, expected)
-    model = model.to(resolve_device(p.device))
-    test = data.read_split(job.input.test)
-    keep = data.stratified_subset(test.labels, settings.samples)
-    x, y = data.split_tensors(test)
-    frame = robustness.robustness_frame(model, x[keep], y[keep], keep, settings)
+    settings = robustness.RobustnessSettings.from_config(job.params.robustness)
+    model, x, y, keep, expected = final_model_and_test_images(job, settings.samples)
+    frame = robustness.robustness_frame(model, x, y, keep, settings)
     write_table(robustness.robustness_table(frame), job.output.robustness, metadata=expected)
     distances = frame["distance"].to_numpy()
     log.info(
