@@ -185,7 +185,7 @@ def training(spec: Mapping, sizes: Sizes) -> tuple[Work, str]:
     weights = layer_weights(spec)
     p = sum(weights)
     n = min(train.get("train_subset") or sizes.n_train, sizes.n_train)
-    per_image = rule.flops(weights)  # a layer-wise rule's sums its phases, each `epochs` long
+    per_image = rule.flops(weights)  # summed over a layer-wise rule's phases, each `epochs` long
     total = total_epochs(spec)
     per = " per layer" if rule.layerwise else ""
     text = f"{epochs} epochs{per} x {n} x {rule.flops_text} [= {per_image / p:.2f}P]"
