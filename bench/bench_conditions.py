@@ -23,6 +23,7 @@ Process start and imports are not in these rows (row 2 measures them).
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -159,12 +160,17 @@ def _floor_parts(ctx: Context, paths) -> dict[str, float]:
             for _ in range(solves):
                 np.linalg.eigvalsh(covariance)
 
-    with torch.no_grad():
-        forward = timed(lambda: activations.hiddens(model, x), ctx.sync)
+    def forward() -> None:
+        with torch.no_grad():
+            activations.hiddens(model, x)
+
+    gradient_s, forward_s, spectra_s = interleaved(
+        [gradient, forward, spectra], ctx.repeat, ctx.sync, warmup=0
+    )
     return {
-        "gradient": timed(gradient, ctx.sync),
-        "forward": forward,
-        "spectra": timed(spectra),
+        "gradient": gradient_s,
+        "forward": forward_s,
+        "spectra": spectra_s,
         "n": len(x),
         "solves": solves,
     }
@@ -173,8 +179,10 @@ def _floor_parts(ctx: Context, paths) -> dict[str, float]:
 def _condition_rows(ctx: Context, paths, floor: dict) -> list[Row]:
     rows = []
     for method, (name, entry, grid) in _grids(ctx).items():
-        log(f"row 7: {name} ({method}) on a grid of {len(grid)} strengths")
-        seconds = _run_grid(ctx, name, entry, grid, paths)
+        log(f"row 7: {name} ({method}) on a grid of {len(grid)} strengths, {ctx.repeat} runs")
+        seconds = statistics.median(
+            _run_grid(ctx, name, entry, grid, paths) for _ in range(ctx.repeat)
+        )
         passes = {"fgsm": 1, "pgd": entry.get("steps", 0) * len(grid)}.get(method, 0)
         floor_s = passes * floor["gradient"] + len(grid) * (floor["forward"] + floor["spectra"])
         ratio = seconds / floor_s
@@ -190,7 +198,8 @@ def _condition_rows(ctx: Context, paths, floor: dict) -> list[Row]:
         )
     ctx.note(
         f"7: {floor['n']} test images, the config's first architecture untrained, grids of "
-        f"{GRID} non-zero strengths (PGD 1), one run each. Floor parts measured here: a "
+        f"{GRID} non-zero strengths (PGD 1), the median of {ctx.repeat} runs each (row 8 too). "
+        f"Floor parts measured here: a "
         f"gradient pass {floor['gradient']:.2f} s, a forward {floor['forward']:.2f} s, the "
         f"covariances and {floor['solves']} eigensolves of every layer {floor['spectra']:.2f} s "
         "per strength. The stages add to it: TwoNN of the inputs, the parquet round trip of the "
@@ -237,8 +246,12 @@ def _snapshot_floor(ctx: Context, paths, floor: dict, probe_file: Path) -> dict:
     chosen = data.stratified_subset(split.labels, samples)
     x, _ = data.split_tensors(split)
     x = x[chosen].to(ctx.device)
-    with torch.no_grad():
-        train_forward = timed(lambda: activations.hiddens(model, x), ctx.sync)
+
+    def forward() -> None:
+        with torch.no_grad():
+            activations.hiddens(model, x)
+
+    (train_forward,) = interleaved([forward], ctx.repeat, ctx.sync, warmup=0)
     iterations = pq.read_table(probe_file)["probe_iterations"].to_pylist()
     widths = ctx.config["models"][0]["hidden"]
     per_eval = {w: _probe_evaluation(ctx, len(chosen), w, 10) for w in set(widths)}
@@ -277,8 +290,10 @@ def _snapshot_row(ctx: Context, paths, floor: dict) -> Row:
         },
         {"dataset": "mnist", "model": spec["name"], "seed": str(SEED)},
     )
-    log("row 8: one snapshot analysis, then its floor")
-    seconds = timed(lambda: analyse_snapshot(job), ctx.sync)
+    log(f"row 8: one snapshot analysis, {ctx.repeat} runs, then its floor")
+    seconds = statistics.median(
+        timed(lambda: analyse_snapshot(job), ctx.sync) for _ in range(ctx.repeat)
+    )
     least = _snapshot_floor(ctx, paths, floor, folder / "probe.parquet")
     ok = seconds <= TARGET_SNAPSHOT_S
     return Row(
