@@ -63,6 +63,11 @@ def paired_cpu(sides: dict[str, tuple[Path, tuple[str, ...]]], rounds: int) -> d
     return cpu
 
 
+def paired_ratios(cpu: dict[str, list[float]], side: str, base: str) -> list[float]:
+    """Round by round, the CPU time of `side` over that of `base` (from paired_cpu)."""
+    return [a / b for a, b in zip(cpu[side], cpu[base], strict=True)]
+
+
 def planned_jobs(output: str) -> list[dict]:
     """Every job of a dry run's listing: rule, group, input, output, log, benchmark, wildcards.
     Jobs of a group are listed indented under a "Group job <name>" line."""
@@ -205,10 +210,7 @@ def measure(ctx: Context) -> list[Row]:
     rounds = max(ROUNDS, ctx.repeat)
     log(f"row 4a: {rounds} rounds of the three dry runs, in turn")
     cpu = paired_cpu(sides, rounds)
-    ratios = {
-        kind: [r / b for r, b in zip(cpu["real"], cpu[kind], strict=True)]
-        for kind in ("bare", "minimal")
-    }
+    ratios = {kind: paired_ratios(cpu, "real", kind) for kind in sides if kind != "real"}
     median = {kind: statistics.median(values) for kind, values in ratios.items()}
     harder = max(median, key=median.get)
     same = all(n == n_real for n in bare_jobs.values())
@@ -286,13 +288,12 @@ def _noop(ctx: Context) -> Row:
         failed = _touched(folder, jobs)
         if failed:
             return skipped("4b", measure_name, "< 3 s", f"snakemake --touch failed: {failed}")
-    for folder in (workdir, bare):  # warm-up
-        dry_run(folder)
+    # the warm-up, whose listing says whether there is nothing to do (the rounds change nothing)
+    outputs = [dry_run(folder)[0] for folder in (workdir, bare)]
     rounds = max(ROUNDS, ctx.repeat)
     cpus = paired_cpu({"real": (workdir, ()), "bare": (bare, ())}, rounds)
-    outputs = [dry_run(folder)[0] for folder in (workdir, bare)]
     cpu, floor = statistics.median(cpus["real"]), statistics.median(cpus["bare"])
-    ratio = statistics.median(r / b for r, b in zip(cpus["real"], cpus["bare"], strict=True))
+    ratio = statistics.median(paired_ratios(cpus, "real", "bare"))
     nothing = all("Nothing to be done" in o for o in outputs)
     left = job_stats(outputs[0]).get("total", 0)
     return Row(
