@@ -8,6 +8,7 @@ with one from another day), printed beside its target. Timings are medians over 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -20,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
+# The ok of a row whose interval holds its target: repeats on this machine cannot tell.
+WITHIN_NOISE = "within noise"
 
 
 @dataclass
@@ -31,12 +34,33 @@ class Row:
     measure: str
     value: str
     target: str
-    ok: bool | None
+    ok: bool | str | None  # str: WITHIN_NOISE
     data: dict = field(default_factory=dict)
 
     @property
     def ok_text(self) -> str:
-        return {True: "yes", False: "no", None: "-"}[self.ok]
+        return {True: "yes", False: "no", None: "-"}.get(self.ok, self.ok)
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.8) -> tuple[float, ...]:
+    """(low, high, coverage): a distribution-free interval of the median of repeated
+    measurements, between two order statistics x_(k) and x_(n+1-k), whose coverage is
+    1 - 2 P(Binomial(n, 1/2) <= k - 1): the narrowest with coverage >= confidence, or the whole
+    range with the coverage it has when there are too few values (3 give 75 %, 7 give 87.5 %
+    for the 2nd and 6th). Written here because scipy's quantile_test returns NaN in that case
+    rather than the coverage reached."""
+    x, n = sorted(values), len(values)
+
+    def coverage(k: int) -> float:
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+
+    k = max((k for k in range(1, (n + 1) // 2 + 1) if coverage(k) >= confidence), default=1)
+    return x[k - 1], x[n - k], coverage(k)
+
+
+def verdict(low: float, high: float, target: float) -> bool | str:
+    """ok of an upper-bound target for a measurement known to lie in [low, high]."""
+    return True if high <= target else False if low > target else WITHIN_NOISE
 
 
 def skipped(id_: str, measure: str, target: str, why: str) -> Row:
