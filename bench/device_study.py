@@ -37,6 +37,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from bench_study import benchmark_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path("/tmp/site")
 LIMIT_BYTES = 16 * 2**20  # per file the device tool brings back
@@ -114,19 +116,15 @@ def run_snakemake(
 def jobs_done(log_text: str) -> dict:
     """Jobs planned (the job stats' total, printed before the first job) and done (the last
     'N of M steps' line) in a Snakemake log."""
-    planned = re.search(r"^total\s+(\d+)\s*$", log_text, re.M)
     steps = re.findall(r"^(\d+) of (\d+) steps", log_text, re.M)
-    return {
-        "jobs_done": int(steps[-1][0]) if steps else 0,
-        "jobs_planned": int(steps[-1][1]) if steps else planned and int(planned.group(1)),
-    }
+    if steps:
+        return {"jobs_done": int(steps[-1][0]), "jobs_planned": int(steps[-1][1])}
+    stats = re.search(r"^total\s+(\d+)\s*$", log_text, re.M)
+    return {"jobs_done": 0, "jobs_planned": int(stats.group(1)) if stats else None}
 
 
 def stage_seconds(results: Path) -> dict[str, dict]:
     """Per rule, its finished jobs and their seconds (sum, mean, max) from results/benchmarks."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    from bench_study import benchmark_rows
-
     seconds: dict[str, list[float]] = defaultdict(list)
     if (results / "benchmarks").is_dir():
         for row in benchmark_rows(results):
