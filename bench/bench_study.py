@@ -90,6 +90,14 @@ def benchmark_rows(results: Path) -> list[dict]:
     return rows
 
 
+def rule_seconds(rows: list[dict]) -> dict[str, list[float]]:
+    """Rule -> the seconds of each of its jobs, from benchmark_rows (results/benchmarks/<rule>/)."""
+    seconds: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        seconds[Path(row["path"]).parts[0]].append(float(row["s"]))
+    return dict(sorted(seconds.items()))
+
+
 def disk_usage(path: Path) -> int:
     """Bytes allocated under path, as `du` counts them."""
     total = 0
@@ -133,12 +141,9 @@ def measure(ctx: Context) -> list[Row]:
     )
     bench = benchmark_rows(ctx.results) if (ctx.results / "benchmarks").is_dir() else []
     if bench:
-        per_rule: dict[str, list[float]] = defaultdict(list)
-        for row in bench:
-            per_rule[Path(row["path"]).parts[0]].append(float(row["s"]))
         ctx.note(
             "5: job seconds in results/benchmarks (rule: jobs, sum): "
-            + ", ".join(f"{r}: {len(v)}, {sum(v):.0f} s" for r, v in sorted(per_rule.items()))
+            + ", ".join(f"{r}: {len(v)}, {sum(v):.0f} s" for r, v in rule_seconds(bench).items())
         )
     if wall is None:
         value, ok = f"not measured (run `snakemake` first); floor {floor / 60:.1f} min", None

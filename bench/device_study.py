@@ -34,10 +34,10 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
-from bench_study import benchmark_rows
+from bench_study import benchmark_rows, rule_seconds
+from bench_workflow import job_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path("/tmp/site")
@@ -119,16 +119,12 @@ def jobs_done(log_text: str) -> dict:
     steps = re.findall(r"^(\d+) of (\d+) steps", log_text, re.M)
     if steps:
         return {"jobs_done": int(steps[-1][0]), "jobs_planned": int(steps[-1][1])}
-    stats = re.search(r"^total\s+(\d+)\s*$", log_text, re.M)
-    return {"jobs_done": 0, "jobs_planned": int(stats.group(1)) if stats else None}
+    return {"jobs_done": 0, "jobs_planned": job_stats(log_text).get("total")}
 
 
 def stage_seconds(results: Path) -> dict[str, dict]:
     """Per rule, its finished jobs and their seconds (sum, mean, max) from results/benchmarks."""
-    seconds: dict[str, list[float]] = defaultdict(list)
-    if (results / "benchmarks").is_dir():
-        for row in benchmark_rows(results):
-            seconds[Path(row["path"]).parts[0]].append(float(row["s"]))
+    rows = benchmark_rows(results) if (results / "benchmarks").is_dir() else []
     return {
         rule: {
             "jobs": len(s),
@@ -136,7 +132,7 @@ def stage_seconds(results: Path) -> dict[str, dict]:
             "mean_s": round(sum(s) / len(s), 1),
             "max_s": round(max(s), 1),
         }
-        for rule, s in sorted(seconds.items())
+        for rule, s in rule_seconds(rows).items()
     }
 
 
