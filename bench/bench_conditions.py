@@ -23,6 +23,7 @@ Process start and imports are not in these rows (row 2 measures them).
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -121,6 +122,7 @@ def _run_grid(ctx: Context, name: str, entry: dict, grid: list[float], paths) ->
         },
         wildcards,
     )
+    shutil.rmtree(folder, ignore_errors=True)  # the rules write new files, never over old ones
     tic = time.perf_counter()
     record_activations(record)
     compute_spectrum(spectrum)

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 
@@ -31,13 +32,43 @@ def written(tmp_path, tiny_data, tiny_model_config):
     return path, hiddens, y.numpy(), norms
 
 
-def test_schema_is_fixed_size_lists_of_float32(written):
+def test_schema_is_one_fixed_size_binary_of_float32_per_sample_and_layer(written):
     path, hiddens, _, _ = written
     schema = read_schema(path)
     assert schema.field("sample").type == pa.int32()
     assert schema.field("label").type == pa.int8()
     for layer, h in enumerate(hiddens, start=1):
-        assert schema.field(layer_column(layer)).type == pa.list_(pa.float32(), h.shape[1])
+        field = schema.field(layer_column(layer))
+        assert field.type == pa.binary(4 * h.shape[1]) and not field.nullable
+        assert field.metadata == {b"dtype": b"<f4", b"width": str(h.shape[1]).encode()}
+    # any parquet reader gets the floats back from the bytes of a value
+    row = pq.read_table(path, columns=[layer_column(2)]).column(0)[3].as_py()
+    np.testing.assert_array_equal(np.frombuffer(row, "<f4"), hiddens[1][3])
+
+
+def test_read_layer_reads_the_earlier_fixed_size_list_encoding(written, tmp_path):
+    path, hiddens, _, _ = written
+    table = pq.read_table(path)
+    for layer, h in enumerate(hiddens, start=1):
+        as_list = pa.FixedSizeListArray.from_arrays(pa.array(h.reshape(-1)), h.shape[1])
+        table = table.set_column(layer + 1, layer_column(layer), as_list)
+    old = tmp_path / "old.parquet"
+    pq.write_table(table, old)
+    for layer, h in enumerate(hiddens, start=1):
+        np.testing.assert_array_equal(read_layer(old, layer), h)
+
+
+@pytest.mark.parametrize(
+    "kind, meta",
+    [(pa.binary(8), {"dtype": "<f8"}), (pa.binary(6), {"dtype": "<f4"}), (pa.binary(8), None)],
+)
+def test_a_layer_column_of_other_bytes_is_refused(tmp_path, kind, meta):
+    path = tmp_path / "activations.parquet"
+    field = pa.field(layer_column(1), kind, metadata=meta)
+    values = pa.array([b"\0" * kind.byte_width] * 3, kind)
+    pq.write_table(pa.Table.from_arrays([values], schema=pa.schema([field])), path)
+    with pytest.raises(CorruptFileError, match="not the float32 activations.*rerun snakemake"):
+        read_layer(path, 1)
 
 
 def test_read_layer_returns_the_recorded_activations(written):

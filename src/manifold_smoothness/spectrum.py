@@ -162,7 +162,8 @@ def block_spectra(
 
     The data are read once. For n >= N the per-block sums (N,) and scatter matrices
     X_b^T X_b (N, N) are formed in float64 and every delete-one covariance follows by
-    subtraction from their totals, centred with its own mean: n_blocks extra (N, N)
+    subtraction from their totals, centred with its own mean (its eigenvalues divided by
+    m - 1, not its N x N entries): n_blocks extra (N, N)
     eigensolves and n_blocks (N, N) matrices in memory (80 MB for N = 1000, 10 blocks). For
     n < N, as in eigenspectrum, the (n, n) Gram matrix is used: each delete-one Gram matrix is
     its sub-matrix on the remaining rows, re-centred on their mean (H K H).
@@ -198,7 +199,7 @@ def block_spectra(
     # cancellation when the features have large means (e.g. post-ReLU activations).
     Xc -= Xc.mean(0)
     matrices = _delete_one_covariances(Xc, bounds) if n >= N else _delete_one_grams(Xc, bounds)
-    spectra = [_padded_descending(to_numpy(eigvalsh(m)), N) for m in matrices]
+    spectra = [_padded_descending(to_numpy(eigvalsh(m) / dof), N) for m, dof in matrices]
     return spectra[0], np.stack(spectra[1:])
 
 
@@ -225,35 +226,41 @@ def _block_bounds(n: int, n_blocks: int) -> list[tuple[int, int]]:
 
 
 def _delete_one_covariances(Xc, bounds: list[tuple[int, int]]):
-    """Yield the covariance (N, N) of Xc (n, N), then that of Xc without each block, from the
-    block sums and scatters. Xc is a numpy array or a torch tensor, centred or not."""
+    """Yield (S, m - 1) for all n rows of Xc (n, N), then for the m rows left without each
+    block: S (N, N) the scatter of those rows about their own mean, from the block sums and
+    scatters, so that their covariance is S / (m - 1). The caller divides the N eigenvalues
+    instead of the N x N entries. Xc is a numpy array or a torch tensor, centred or not."""
     n = Xc.shape[0]
     sums = [Xc[start:stop].sum(0) for start, stop in bounds]
     scatters = [Xc[start:stop].T @ Xc[start:stop] for start, stop in bounds]
     total_sum, total_scatter = sum(sums), sum(scatters)
-    yield _covariance(total_scatter, total_sum, n)
+    yield _centred_scatter(total_scatter + 0.0, total_sum, n), n - 1  # a copy: reused below
     for (start, stop), block_sum, block_scatter in zip(bounds, sums, scatters, strict=True):
-        yield _covariance(total_scatter - block_scatter, total_sum - block_sum, n - (stop - start))
+        m = n - (stop - start)
+        yield _centred_scatter(total_scatter - block_scatter, total_sum - block_sum, m), m - 1
 
 
-def _covariance(scatter, row_sum, m: int):
-    """Covariance (N, N) of m rows from their scatter sum x x^T (N, N) and sum x (N,)."""
-    return (scatter - row_sum[:, None] * row_sum[None, :] / m) / (m - 1)
+def _centred_scatter(scatter, row_sum, m: int):
+    """The scatter about the mean, x x^T - x x^T / m summed over m rows, from the scatter sum
+    x x^T (N, N), which it overwrites, and the sum x (N,): one (N, N) temporary, two passes."""
+    scatter -= row_sum[:, None] * (row_sum / m)[None, :]
+    return scatter
 
 
 def _delete_one_grams(Xc, bounds: list[tuple[int, int]]):
-    """Yield the Gram matrix (n, n) / (n - 1) of the centred Xc (n, N), then the re-centred
-    Gram matrix (m, m) / (m - 1) of the m rows left without each block; same non-zero
-    eigenvalues as the covariances. Xc is a numpy array or a torch tensor."""
+    """Yield (G, n - 1) with G the Gram matrix (n, n) of the centred Xc (n, N), then (G_b,
+    m - 1) with G_b the re-centred Gram matrix (m, m) of the m rows left without each block;
+    G / (n - 1) has the covariance's non-zero eigenvalues. Xc is a numpy array or a torch
+    tensor."""
     n = Xc.shape[0]
     gram = Xc @ Xc.T
-    yield gram / (n - 1)
+    yield gram, n - 1
     for start, stop in bounds:
         keep = np.r_[0:start, stop:n]
         sub = gram[keep][:, keep]
         # Double centring H K H with H = I - 11^T / m; K is symmetric, so row means = column means.
         means = sub.mean(0)
-        yield (sub - means[:, None] - means[None, :] + means.mean()) / (keep.size - 1)
+        yield sub - means[:, None] - means[None, :] + means.mean(), keep.size - 1
 
 
 def layer_spectrum(
