@@ -212,24 +212,26 @@ def _relative_difference(values: np.ndarray, reference: np.ndarray) -> float:
 
 
 def _read_layer_row(ctx: Context, x: np.ndarray) -> Row:
-    """Reading one layer back: read_layer's zero-copy Arrow view against pandas + np.stack."""
-    from manifold_smoothness.activations import activations_table, read_layer
+    """Reading one layer back: read_layer's zero-copy Arrow view against pandas, one
+    np.frombuffer per sample's bytes, and np.stack."""
+    from manifold_smoothness.activations import LAYER_DTYPE, activations_table, read_layer
     from manifold_smoothness.storage import read_table, write_table
 
     def pandas_layer(path: Path) -> np.ndarray:
         frame = read_table(path, columns=["layer_1"]).to_pandas()
-        return np.stack(frame["layer_1"].to_numpy())
+        return np.stack([np.frombuffer(value, LAYER_DTYPE) for value in frame["layer_1"]])
 
     path = ctx.scratch / "one_layer.parquet"
     labels = np.zeros(len(x), np.int8)
-    t_write = timed(lambda: write_table(activations_table(np.arange(len(x)), labels, [x]), path))
+    table = activations_table(np.arange(len(x)), labels, [x])
+    t_write = timed(lambda: write_table(table, path, scratch=True))
     t_zero, t_pandas = interleaved(
         [lambda: read_layer(path, 1), lambda: pandas_layer(path)], ctx.repeat
     )
     assert np.array_equal(read_layer(path, 1), pandas_layer(path))
     return Row(
         "3h",
-        "read one layer: pandas + np.stack / read_layer (zero-copy)",
+        "read one layer: pandas + np.frombuffer + np.stack / read_layer (zero-copy)",
         f"{t_pandas / t_zero:.2f} ({t_pandas:.2f} / {t_zero:.2f} s; write {t_write:.2f} s)",
         "-",
         None,
