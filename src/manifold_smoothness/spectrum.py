@@ -241,8 +241,9 @@ def _delete_one_covariances(Xc, bounds: list[tuple[int, int]]):
 
 
 def _centred_scatter(scatter, row_sum, m: int):
-    """The scatter about the mean, x x^T - x x^T / m summed over m rows, from the scatter sum
-    x x^T (N, N), which it overwrites, and the sum x (N,): one (N, N) temporary, two passes."""
+    """The scatter of m rows about their mean, sum(x x^T) - sum(x) sum(x)^T / m, from the
+    scatter sum(x x^T) (N, N), which it overwrites, and the sum(x) (N,) of the rows: one
+    (N, N) temporary and two passes over it."""
     scatter -= row_sum[:, None] * (row_sum / m)[None, :]
     return scatter
 
