@@ -5,7 +5,7 @@ Schema: `sample` (int32, position in the test split), `label` (int8), and one co
 one sample's N_l little-endian float32 activations, the field's metadata saying so (`dtype`
 `<f4`, `width` N_l). A fixed-size binary column is written as plain parquet values; a
 `fixed_size_list<float32>` column (this schema before 2026-12-07, still read) carries a
-repetition and definition level per float, which made writing 2-6x and reading 3-5x slower
+repetition and definition level per float, which made writing 2-4x and reading 3-5x slower
 (README: Performance). The file metadata records dataset, model, seed, attack, strength, the
 realised perturbation and package versions. `read_layer` turns one column into an (n, N_l)
 float32 array without copying.
